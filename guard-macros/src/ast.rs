@@ -1,0 +1,76 @@
+//! A borrowed view of the annotated function: its parameters sorted by the
+//! role they play.
+
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericArgument, ItemFn, PathArguments, Type};
+
+use crate::ctxt::Ctxt;
+
+pub(crate) enum Role<'a> {
+    /// `auth: Authorized`: the proof the guard hands the body.
+    Authorized,
+    /// `grant: Grant<P>`: a typed grant of `P`.
+    Grant(&'a Type),
+    /// `Json(input): Json<T>`: the strictly decoded body.
+    Json(&'a Type),
+    /// Any other axum `FromRequestParts` extractor.
+    Extractor,
+}
+
+pub(crate) struct Param<'a> {
+    pub(crate) ty: &'a Type,
+    pub(crate) role: Role<'a>,
+}
+
+pub(crate) struct Action<'a> {
+    pub(crate) original: &'a ItemFn,
+    pub(crate) params: Vec<Param<'a>>,
+}
+
+impl<'a> Action<'a> {
+    pub(crate) fn from_syn(cx: &mut Ctxt, original: &'a ItemFn) -> Option<Self> {
+        let sig = &original.sig;
+        if sig.asyncness.is_none() {
+            cx.error(sig.fn_token.span, "an action must be an `async fn`: write `async fn`");
+        }
+        if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+            cx.error(sig.generics.span(), "an action cannot be generic: axum needs one concrete handler per route");
+        }
+        if let Some(variadic) = &sig.variadic {
+            cx.error(variadic.span(), "an action cannot be variadic");
+        }
+        let mut params = Vec::new();
+        for input in &sig.inputs {
+            match input {
+                FnArg::Receiver(receiver) => {
+                    cx.error(receiver.span(), "an action is a free function: it cannot take `self`");
+                }
+                FnArg::Typed(typed) => {
+                    let ty = &*typed.ty;
+                    params.push(Param { ty, role: role_of(ty) });
+                }
+            }
+        }
+        Some(Action { original, params })
+    }
+}
+
+/// Recognizes a parameter's role by its type's last path segment, as axum's
+/// `debug_handler` does; the generated code then checks the real types.
+fn role_of(ty: &Type) -> Role<'_> {
+    let Type::Path(path) = ty else { return Role::Extractor };
+    let Some(last) = path.path.segments.last() else { return Role::Extractor };
+    let single_arg = match &last.arguments {
+        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match args.args.first() {
+            Some(GenericArgument::Type(inner)) => Some(inner),
+            _ => None,
+        },
+        _ => None,
+    };
+    match (last.ident.to_string().as_str(), single_arg) {
+        ("Authorized", None) => Role::Authorized,
+        ("Grant", Some(permission)) => Role::Grant(permission),
+        ("Json", Some(input)) => Role::Json(input),
+        _ => Role::Extractor,
+    }
+}

@@ -1,0 +1,230 @@
+//! Rules across keys and parameters. Each failure names the problem, points
+//! at the token to change, and says how to fix it.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, ToTokens};
+use syn::spanned::Spanned;
+use syn::{ItemFn, LitStr, Path};
+
+use crate::ast::{Action, Param, Role};
+use crate::attr::{Args, Fresh, Keyed};
+use crate::ctxt::Ctxt;
+
+pub(crate) enum Policy {
+    Requires(Vec<LitStr>),
+    Authenticated,
+    Public(LitStr),
+}
+
+pub(crate) enum Key {
+    /// A path parameter, read at request time.
+    Path(String),
+    /// A top-level field of the JSON input; the field access in the
+    /// generated code makes the compiler check it exists.
+    Input(LitStr),
+}
+
+pub(crate) struct Object {
+    pub(crate) resource: String,
+    pub(crate) key: Key,
+    pub(crate) owner: bool,
+}
+
+/// A validated action: `expand` turns it into tokens without error branches.
+pub(crate) struct Valid<'a> {
+    pub(crate) original: &'a ItemFn,
+    pub(crate) params: Vec<Param<'a>>,
+    pub(crate) krate: TokenStream,
+    pub(crate) route: Option<(String, String)>,
+    pub(crate) policy: Policy,
+    pub(crate) callers: u8,
+    pub(crate) fresh: Option<Fresh>,
+    pub(crate) replay: Option<String>,
+    pub(crate) object: Option<Object>,
+    pub(crate) check: Option<Path>,
+    pub(crate) limit: Option<usize>,
+}
+
+pub(crate) fn validate<'a>(cx: &mut Ctxt, args: Args, action: Action<'a>) -> Option<Valid<'a>> {
+    let policy = policy(cx, &args);
+    if let Some(Policy::Public(_)) = &policy {
+        refuse_with_public(cx, &args);
+    }
+    check_params(cx, &action, policy.as_ref());
+    let object = object(cx, &args, &action, policy.as_ref());
+    if cx.has_errors() {
+        return None;
+    }
+    Some(Valid {
+        original: action.original,
+        params: action.params,
+        krate: args.krate.map_or_else(|| quote!(::guard_runtime), |k| k.value.into_token_stream()),
+        route: args.route.map(|r| (r.method.to_string(), r.path.value())),
+        policy: policy?,
+        callers: args.callers.map_or(0b111, |c| c.value),
+        fresh: args.fresh.map(|f| f.value),
+        replay: args.replay.map(|r| r.value),
+        object,
+        check: args.check.map(|c| c.value),
+        limit: args.limit.map(|l| l.value),
+    })
+}
+
+/// Exactly one of `requires`, `authenticated`, `public`.
+fn policy(cx: &mut Ctxt, args: &Args) -> Option<Policy> {
+    let given: Vec<(&str, Span)> = [
+        args.requires.as_ref().map(|k| ("requires", k.key)),
+        args.authenticated.as_ref().map(|k| ("authenticated", k.key)),
+        args.public.as_ref().map(|k| ("public", k.key)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match given.as_slice() {
+        [] => {
+            cx.error(
+                Span::call_site(),
+                "this action declares no policy: add `requires = \"resource:verb\"` (the permission it needs), \
+                 `authenticated` (any signed-in caller) or `public = \"why this is safe\"`",
+            );
+            None
+        }
+        [_] => Some(if let Some(r) = &args.requires {
+            Policy::Requires(r.value.clone())
+        } else if let Some(p) = &args.public {
+            Policy::Public(p.value.clone())
+        } else {
+            Policy::Authenticated
+        }),
+        [(first, _), rest @ ..] => {
+            for (second, span) in rest {
+                cx.error(
+                    *span,
+                    format_args!(
+                        "`{second}` contradicts `{first}`: an action has exactly one policy, so keep one of them"
+                    ),
+                );
+            }
+            None
+        }
+    }
+}
+
+/// A public action has no caller to check, so caller-based keys are errors.
+fn refuse_with_public(cx: &mut Ctxt, args: &Args) {
+    let mut refuse = |key: Option<Span>, name: &str| {
+        if let Some(span) = key {
+            cx.error(span, format_args!("`{name}` needs an authenticated caller, and `public` has none: drop `{name}`, or replace `public` with `requires = ...`"));
+        }
+    };
+    refuse(args.owner.as_ref().map(|k| k.key), "owner");
+    refuse(args.tenant.as_ref().map(|k| k.key), "tenant");
+    refuse(args.callers.as_ref().map(|k| k.key), "callers");
+    refuse(args.fresh.as_ref().map(|k| k.key), "fresh");
+    refuse(args.check.as_ref().map(|k| k.key), "check");
+}
+
+fn check_params(cx: &mut Ctxt, action: &Action, policy: Option<&Policy>) {
+    let sig = &action.original.sig;
+    let authorized = action.params.iter().filter(|p| matches!(p.role, Role::Authorized)).count();
+    match policy {
+        Some(Policy::Public(_)) => {
+            for param in action.params.iter().filter(|p| matches!(p.role, Role::Authorized | Role::Grant(_))) {
+                cx.error(param.ty.span(), "a public action has no authorized caller: remove this parameter, or replace `public` with `requires = ...`");
+            }
+        }
+        Some(_) if authorized == 0 => cx.error(
+            sig.ident.span(),
+            format_args!(
+                "a guarded action takes its proof of authorization: add a parameter `auth: Authorized` to `{}` (`_auth` if the body does not read it)",
+                sig.ident
+            ),
+        ),
+        _ => {}
+    }
+    if authorized > 1 {
+        for param in action.params.iter().filter(|p| matches!(p.role, Role::Authorized)).skip(1) {
+            cx.error(param.ty.span(), "`Authorized` is taken once: remove this parameter");
+        }
+    }
+    if !matches!(policy, Some(Policy::Requires(_))) {
+        for param in action.params.iter().filter(|p| matches!(p.role, Role::Grant(_))) {
+            if !matches!(policy, Some(Policy::Public(_))) {
+                cx.error(
+                    param.ty.span(),
+                    "a `Grant` proves a required permission, and this action requires none: add `requires = \"...\"`",
+                );
+            }
+        }
+    }
+    let json: Vec<usize> =
+        action.params.iter().enumerate().filter(|(_, p)| matches!(p.role, Role::Json(_))).map(|(i, _)| i).collect();
+    for &i in json.iter().skip(1) {
+        cx.error(action.params[i].ty.span(), "an action takes one JSON body: merge the inputs into one type");
+    }
+    if let Some(&i) = json.first() {
+        if i + 1 != action.params.len() {
+            cx.error(
+                action.params[i].ty.span(),
+                "the `Json` input consumes the body, so it must be the last parameter: move it to the end",
+            );
+        }
+    }
+}
+
+/// `owner`/`tenant`: where the key comes from and which resolver loads it.
+fn object(cx: &mut Ctxt, args: &Args, action: &Action, policy: Option<&Policy>) -> Option<Object> {
+    let (named, owner) = match (&args.owner, &args.tenant) {
+        (Some(owner), Some(tenant)) => {
+            cx.error(
+                tenant.key,
+                "`tenant` is part of `owner` (an owner check also checks the tenant): keep one of them",
+            );
+            let _ = owner;
+            return None;
+        }
+        (Some(owner), None) => (owner, true),
+        (None, Some(tenant)) => (tenant, false),
+        (None, None) => {
+            if let Some(resource) = &args.resource {
+                cx.error(resource.key, "`resource` names the resolver of an object, and this action names none: add `owner = \"...\"` or `tenant = \"...\"`");
+            }
+            return None;
+        }
+    };
+    let resource = resource(cx, args, named, policy)?;
+    let name = named.value.value();
+    let has_json = action.params.iter().any(|p| matches!(p.role, Role::Json(_)));
+    let key = match &args.route {
+        // The route is given when mounting: `Actions::mount_at` checks it.
+        None => Key::Path(name),
+        Some(route) if route.params.contains(&name) => Key::Path(name),
+        Some(_) if has_json => Key::Input(named.value.clone()),
+        Some(route) => {
+            cx.error(
+                named.value.span(),
+                format_args!(
+                    "`{name}` is not a parameter of the route \"{}\", and the action takes no JSON input: name one of {}",
+                    route.path.value(),
+                    if route.params.is_empty() { "its fields after adding one".to_owned() } else { route.params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ") }
+                ),
+            );
+            return None;
+        }
+    };
+    Some(Object { resource, key, owner })
+}
+
+/// `resource = "..."`, or else the resource of the first required permission.
+fn resource(cx: &mut Ctxt, args: &Args, named: &Keyed<LitStr>, policy: Option<&Policy>) -> Option<String> {
+    if let Some(resource) = &args.resource {
+        return Some(resource.value.value());
+    }
+    if let Some(Policy::Requires(list)) = policy {
+        if let Some((resource, _)) = list.first().map(LitStr::value).as_deref().and_then(|p| p.split_once(':')) {
+            return Some(resource.to_owned());
+        }
+    }
+    cx.error(named.key, "which resolver loads this object? Add `resource = \"orders\"` (the name it is registered under in `Resolvers`)");
+    None
+}

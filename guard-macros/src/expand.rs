@@ -1,0 +1,238 @@
+//! Code generation for a validated action. No error branches: `check.rs`
+//! has ruled out everything that could go wrong here.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::Role;
+use crate::attr::Fresh;
+use crate::check::{Key, Policy, Valid};
+
+pub(crate) fn expand(action: &Valid) -> TokenStream {
+    let krate = &action.krate;
+    let private = quote!(#krate::__private);
+    let original = action.original;
+    let name = &original.sig.ident;
+    let vis = &original.vis;
+    let docs = original.attrs.iter().filter(|a| a.path().is_ident("doc"));
+
+    // The user's function, untouched but for its visibility, lives inside
+    // `call` so nothing can reach it except through the guard.
+    let mut inner = original.clone();
+    inner.vis = syn::Visibility::Inherited;
+
+    let spec = spec(action, &private);
+    let required = required(action);
+    let routed = action.route.as_ref().map(|_| quote!(impl #private::Routed for #name {}));
+
+    let mut bounds = Vec::new();
+    let mut steps = Vec::new();
+    let mut grants = Vec::new();
+    let mut call_args = Vec::new();
+    let mut grant_asserts = Vec::new();
+    let mut input_ty = None;
+    for (i, param) in action.params.iter().enumerate() {
+        let ty = param.ty;
+        match param.role {
+            Role::Authorized => call_args.push(quote!(__guard_auth)),
+            Role::Grant(permission) => {
+                let var = format_ident!("__guard_grant_{}", i);
+                grant_asserts.push(quote_spanned! {permission.span()=>
+                    const _: () = #private::assert_granted(<#permission as #krate::Permission>::NAME, #required);
+                });
+                grants.push(quote! {
+                    let #var = match __guard_auth.grant::<#permission>() {
+                        #private::Option::Some(grant) => grant,
+                        #private::Option::None => return __guard_gate.fail_closed().await,
+                    };
+                });
+                call_args.push(quote!(#var));
+            }
+            Role::Json(input) => {
+                bounds.push(quote_spanned!(input.span()=> #input: #private::JsonInput));
+                input_ty = Some(input);
+                call_args.push(quote!(#private::Json(__guard_input)));
+            }
+            Role::Extractor => {
+                let var = format_ident!("__guard_arg_{}", i);
+                bounds.push(quote_spanned!(ty.span()=> #ty: #private::FromRequestParts<__S>));
+                steps.push(quote! {
+                    let #var = match __guard_gate.extract::<#ty, __S>(&mut __guard_parts, &__guard_state).await {
+                        #private::Result::Ok(value) => value,
+                        #private::Result::Err(refusal) => return refusal,
+                    };
+                });
+                call_args.push(quote!(#var));
+            }
+        }
+    }
+    steps.push(match input_ty {
+        Some(input) => quote! {
+            let __guard_input: #input = match __guard_gate.decode::<#input>(&__guard_parts, __guard_body).await {
+                #private::Result::Ok(input) => input,
+                #private::Result::Err(refusal) => return refusal,
+            };
+        },
+        None => quote!(let _ = __guard_body;),
+    });
+    if let Some(object) = &action.object {
+        let key = match &object.key {
+            Key::Path(_) => quote!(__guard_gate.path_key(&mut __guard_parts).await),
+            Key::Input(field) => {
+                let field_ident = Ident::new(&field.value(), field.span());
+                quote_spanned!(field.span()=> #private::object_key(&__guard_input.#field_ident))
+            }
+        };
+        steps.push(quote! {
+            let __guard_key = #key;
+            if let #private::Result::Err(refusal) = __guard_gate.resolve(__guard_key).await {
+                return refusal;
+            }
+        });
+    }
+    if let Some(check) = &action.check {
+        let call = quote_spanned!(check.span()=> #check(&context).await);
+        steps.push(quote! {
+            let __guard_verdict = match __guard_gate.check_context(&__guard_parts) {
+                #private::Option::Some(context) => #private::Option::Some(#call),
+                #private::Option::None => #private::Option::None,
+            };
+            if let #private::Result::Err(refusal) = __guard_gate.checked(__guard_verdict).await {
+                return refusal;
+            }
+        });
+    }
+    let admit = match action.policy {
+        Policy::Public(_) => quote! {
+            if let #private::Result::Err(refusal) = __guard_gate.admit_public().await {
+                return refusal;
+            }
+        },
+        _ => quote! {
+            let __guard_auth = match __guard_gate.admit(#required).await {
+                #private::Result::Ok(auth) => auth,
+                #private::Result::Err(refusal) => return refusal,
+            };
+        },
+    };
+    let output = match &original.sig.output {
+        syn::ReturnType::Default => Span::call_site(),
+        syn::ReturnType::Type(_, ty) => ty.span(),
+    };
+    let respond = quote_spanned!(output=> #private::IntoResponse::into_response(__guard_output));
+
+    quote! {
+        #(#docs)*
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug)]
+        #vis struct #name;
+
+        const _: () = {
+            static __GUARD_SPEC: #private::ActionSpec = #spec;
+            #(#grant_asserts)*
+            impl #private::Sealed for #name {}
+            #routed
+            impl<__S> #private::GuardedAction<__S> for #name
+            where
+                __S: #private::Clone + #private::Send + #private::Sync + 'static,
+                #(#bounds,)*
+            {
+                fn spec(&self) -> &'static #private::ActionSpec {
+                    &__GUARD_SPEC
+                }
+
+                fn call(
+                    self,
+                    mut __guard_gate: #private::Gate,
+                    mut __guard_parts: #private::Parts,
+                    __guard_body: #private::Body,
+                    __guard_state: __S,
+                ) -> #private::BoxFuture<'static, #private::Response> {
+                    #inner
+                    #private::Box::pin(async move {
+                        let _ = (&mut __guard_parts, &__guard_state);
+                        #(#steps)*
+                        #admit
+                        #(#grants)*
+                        let __guard_output = #name(#(#call_args),*).await;
+                        __guard_gate.finish(#respond).await
+                    })
+                }
+            }
+        };
+    }
+}
+
+/// `&["orders:write", ...]`, the permissions the action requires.
+fn required(action: &Valid) -> TokenStream {
+    match &action.policy {
+        Policy::Requires(list) => quote!(&[#(#list),*]),
+        _ => quote!(&[]),
+    }
+}
+
+fn spec(action: &Valid, private: &TokenStream) -> TokenStream {
+    let name = action.original.sig.ident.to_string();
+    let route = match &action.route {
+        Some((method, path)) => quote!(#private::Option::Some((#method, #path))),
+        None => quote!(#private::Option::None),
+    };
+    let policy = match &action.policy {
+        Policy::Requires(list) => quote!(#private::PolicyKind::Requires(&[#(#list),*])),
+        Policy::Authenticated => quote!(#private::PolicyKind::Authenticated),
+        Policy::Public(reason) => quote!(#private::PolicyKind::Public(#reason)),
+    };
+    let callers = action.callers;
+    let fresh = match action.fresh {
+        None => quote!(#private::Fresh::Any),
+        Some(Fresh::AppWindow) => quote!(#private::Fresh::AppWindow),
+        Some(Fresh::Within(secs)) => quote!(#private::Fresh::Within(#secs)),
+    };
+    let replay = option(action.replay.as_ref().map(|h| quote!(#h)), private);
+    let object = option(
+        action.object.as_ref().map(|object| {
+            let resource = &object.resource;
+            let owner = object.owner;
+            let key = match &object.key {
+                Key::Path(name) => quote!(#private::KeySource::Path(#name)),
+                Key::Input(field) => {
+                    let field = field.value();
+                    quote!(#private::KeySource::Input(#field))
+                }
+            };
+            quote!(#private::ObjectSpec { resource: #resource, key: #key, owner: #owner })
+        }),
+        private,
+    );
+    let check = option(
+        action.check.as_ref().map(|path| {
+            let text = quote!(#path).to_string().replace(' ', "");
+            quote!(#text)
+        }),
+        private,
+    );
+    let limit = option(action.limit.map(|l| quote!(#l)), private);
+    let input = action.params.iter().any(|p| matches!(p.role, Role::Json(_)));
+    quote! {
+        #private::ActionSpec {
+            name: #name,
+            route: #route,
+            policy: #policy,
+            callers: #callers,
+            fresh: #fresh,
+            replay: #replay,
+            object: #object,
+            check: #check,
+            body_limit: #limit,
+            input: #input,
+        }
+    }
+}
+
+fn option(value: Option<TokenStream>, private: &TokenStream) -> TokenStream {
+    match value {
+        Some(value) => quote!(#private::Option::Some(#value)),
+        None => quote!(#private::Option::None),
+    }
+}

@@ -1,0 +1,245 @@
+//! Decision records and where they go.
+//!
+//! Every decision of the guard, allow or deny, becomes one [`DecisionRecord`].
+//! Records travel through a bounded channel to a background task that hands
+//! them in batches to the [`AuditSink`], so requests never wait on file or
+//! network I/O; when the channel is full, requests wait for room
+//! (back-pressure) rather than drop a record. When the sink fails, the batch
+//! is kept and retried, and until it succeeds every request answers 503:
+//! guard does not act unaudited.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{BoxFuture, CallerKind, StoreError};
+
+/// Allowed or denied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// The body ran (or is about to).
+    Allow,
+    /// The request was refused before the body.
+    Deny,
+}
+
+/// One authorization decision, as written to the audit log.
+#[derive(Clone, Debug, Serialize)]
+pub struct DecisionRecord {
+    /// RFC 3339 time of the decision, UTC.
+    pub ts: String,
+    /// The request's `x-request-id`.
+    pub request_id: Option<String>,
+    /// The principal's id; `None` when unauthenticated.
+    pub principal: Option<String>,
+    /// User, service or agent.
+    pub principal_kind: Option<CallerKind>,
+    /// For an agent: the user it acts for.
+    pub on_behalf_of: Option<String>,
+    /// The principal's tenant.
+    pub tenant: Option<String>,
+    /// The action's name (its function's name).
+    pub action: &'static str,
+    /// HTTP method.
+    pub method: String,
+    /// Request path (without query).
+    pub path: String,
+    /// The permissions required, comma-separated; `None` for public and
+    /// authenticated-only actions.
+    pub permission: Option<String>,
+    /// `resource/key` of the object named, if any.
+    pub resource: Option<String>,
+    /// Allow or deny.
+    pub decision: Decision,
+    /// `ok`, or the refusal's code.
+    pub code: &'static str,
+    /// Time from the request reaching the guard to the decision.
+    pub latency_us: u64,
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    humantime::format_rfc3339_micros(SystemTime::now()).to_string()
+}
+
+/// Where decision records are written.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a guard audit sink",
+    label = "expected a `guard_runtime::AuditSink`, such as `JsonLinesSink` or `TracingSink`",
+    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/audit/trait.AuditSink.html"
+)]
+pub trait AuditSink: Send + Sync + 'static {
+    /// Writes a batch durably enough for the app's needs. An error keeps the
+    /// batch for a retry and makes the guard deny (503) until a retry succeeds.
+    fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// Writes records as `tracing` events (target `guard::audit`, level INFO).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TracingSink;
+
+impl AuditSink for TracingSink {
+    fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
+        for record in batch {
+            let line = serde_json::to_string(record).unwrap_or_default();
+            tracing::info!(target: "guard::audit", decision = ?record.decision, code = record.code, record = %line);
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// Appends records to a file, one JSON object a line.
+#[derive(Debug)]
+pub struct JsonLinesSink {
+    path: PathBuf,
+    file: tokio::sync::Mutex<Option<tokio::fs::File>>,
+}
+
+impl JsonLinesSink {
+    /// A sink appending to `path` (created if missing, opened on first write).
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        JsonLinesSink { path: path.as_ref().to_owned(), file: tokio::sync::Mutex::new(None) }
+    }
+}
+
+impl AuditSink for JsonLinesSink {
+    fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut buf = Vec::with_capacity(batch.len() * 320);
+            for record in batch {
+                serde_json::to_writer(&mut buf, record).map_err(|e| StoreError::new("audit log", e))?;
+                buf.push(b'\n');
+            }
+            let mut file = self.file.lock().await;
+            if file.is_none() {
+                let opened = tokio::fs::OpenOptions::new().create(true).append(true).open(&self.path).await;
+                *file = Some(opened.map_err(|e| StoreError::new("audit log", e))?);
+            }
+            if let Some(f) = file.as_mut() {
+                let written = async {
+                    f.write_all(&buf).await?;
+                    f.flush().await
+                };
+                if let Err(e) = written.await {
+                    *file = None; // reopen on retry
+                    return Err(StoreError::new("audit log", e));
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Keeps records in memory: for tests, yours and guard's.
+#[derive(Clone, Debug, Default)]
+pub struct MemorySink {
+    records: Arc<Mutex<Vec<DecisionRecord>>>,
+}
+
+impl MemorySink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every record written so far (call [`Actions::flush_audit`](crate::Actions::flush_audit) first).
+    pub fn records(&self) -> Vec<DecisionRecord> {
+        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl AuditSink for MemorySink {
+    fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
+        let done = self
+            .records
+            .lock()
+            .map(|mut r| r.extend_from_slice(batch))
+            .map_err(|_| StoreError::new("memory audit sink", "lock poisoned"));
+        Box::pin(std::future::ready(done))
+    }
+}
+
+enum Message {
+    Record(DecisionRecord),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The request side of the audit channel. The writer task starts on the
+/// first record, inside whatever Tokio runtime serves the app.
+pub(crate) struct Auditor {
+    sink: Arc<dyn AuditSink>,
+    capacity: usize,
+    sender: OnceLock<mpsc::Sender<Message>>,
+    failing: Arc<AtomicBool>,
+}
+
+impl Auditor {
+    pub(crate) fn new(sink: Arc<dyn AuditSink>, capacity: usize) -> Self {
+        Auditor { sink, capacity, sender: OnceLock::new(), failing: Arc::new(AtomicBool::new(false)) }
+    }
+
+    fn sender(&self) -> &mpsc::Sender<Message> {
+        self.sender.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(self.capacity);
+            tokio::spawn(write_loop(rx, self.sink.clone(), self.failing.clone()));
+            tx
+        })
+    }
+
+    /// Whether the sink is currently failing: the guard then denies.
+    pub(crate) fn is_failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
+    }
+
+    /// Queues a record, waiting for room when the channel is full.
+    pub(crate) async fn send(&self, record: DecisionRecord) -> Result<(), StoreError> {
+        self.sender()
+            .send(Message::Record(record))
+            .await
+            .map_err(|_| StoreError::new("audit channel", "writer stopped"))
+    }
+
+    /// Waits until every record queued before this call is written.
+    pub(crate) async fn flush(&self) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.sender().send(Message::Flush(tx)).await.map_err(|_| StoreError::new("audit channel", "writer stopped"))?;
+        rx.await.map_err(|_| StoreError::new("audit channel", "writer stopped"))
+    }
+}
+
+async fn write_loop(mut rx: mpsc::Receiver<Message>, sink: Arc<dyn AuditSink>, failing: Arc<AtomicBool>) {
+    let mut messages = Vec::with_capacity(256);
+    let mut batch = Vec::with_capacity(256);
+    while rx.recv_many(&mut messages, 256).await > 0 {
+        let mut flushes = Vec::new();
+        for message in messages.drain(..) {
+            match message {
+                Message::Record(record) => batch.push(record),
+                Message::Flush(done) => flushes.push(done),
+            }
+        }
+        let mut backoff = Duration::from_millis(10);
+        while !batch.is_empty() {
+            match sink.write(&batch).await {
+                Ok(()) => {
+                    batch.clear();
+                    failing.store(false, Ordering::Relaxed);
+                }
+                Err(err) => {
+                    failing.store(true, Ordering::Relaxed);
+                    tracing::error!(target: "guard::audit", error = %err, pending = batch.len(), "audit sink failed; denying until it recovers");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}

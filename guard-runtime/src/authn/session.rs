@@ -1,0 +1,262 @@
+//! Server-side sessions behind an opaque cookie.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use axum::http::{header, request::Parts, HeaderValue};
+use cookie::{Cookie, SameSite};
+
+use super::{hash_secret, random_secret, Authenticated, Authentication, Authenticator, SessionId, Via};
+use crate::{BoxFuture, Principal, StoreError};
+
+/// What a session store keeps for one session. The store is keyed by the
+/// SHA-256 of the cookie value, so a dump of the store holds no live cookie.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SessionRecord {
+    /// The logged-in principal, with the time it last proved its password.
+    pub principal: Principal,
+    /// The session-bound CSRF token.
+    pub csrf_token: String,
+    /// After this the session is gone.
+    pub expires_at: SystemTime,
+}
+
+/// Where sessions live. Async and fallible so that a network store fits;
+/// every error denies with 503.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a guard session store",
+    label = "expected a `guard_runtime::authn::SessionStore`, such as `MemorySessionStore`",
+    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/authn/trait.SessionStore.html"
+)]
+pub trait SessionStore: Send + Sync + 'static {
+    /// The live session stored under `id_hash`. Expired sessions are `None`.
+    fn load<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>>;
+    /// Creates or replaces the session under `id_hash`.
+    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Deletes one session.
+    fn revoke<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Deletes every session of `principal_id` except `keep` (an id hash).
+    fn revoke_principal<'a>(
+        &'a self,
+        principal_id: &'a str,
+        keep: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// In-process [`SessionStore`]: zero setup, one instance only.
+#[derive(Clone, Debug, Default)]
+pub struct MemorySessionStore {
+    sessions: Arc<RwLock<HashMap<String, SessionRecord>>>,
+}
+
+impl MemorySessionStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::new("session store", "lock poisoned")
+}
+
+impl SessionStore for MemorySessionStore {
+    fn load<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+        let now = SystemTime::now();
+        let found = self
+            .sessions
+            .read()
+            .map(|map| map.get(id_hash).filter(|r| r.expires_at > now).cloned())
+            .map_err(|_| poisoned());
+        Box::pin(std::future::ready(found))
+    }
+
+    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> BoxFuture<'a, Result<(), StoreError>> {
+        let now = SystemTime::now();
+        let done = self
+            .sessions
+            .write()
+            .map(|mut map| {
+                map.retain(|_, r| r.expires_at > now); // logins are rare: sweep then
+                map.insert(id_hash.to_owned(), record);
+            })
+            .map_err(|_| poisoned());
+        Box::pin(std::future::ready(done))
+    }
+
+    fn revoke<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        let done = self.sessions.write().map(|mut map| drop(map.remove(id_hash))).map_err(|_| poisoned());
+        Box::pin(std::future::ready(done))
+    }
+
+    fn revoke_principal<'a>(
+        &'a self,
+        principal_id: &'a str,
+        keep: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let done = self
+            .sessions
+            .write()
+            .map(|mut map| map.retain(|hash, r| r.principal.id != principal_id || Some(hash.as_str()) == keep))
+            .map_err(|_| poisoned());
+        Box::pin(std::future::ready(done))
+    }
+}
+
+/// A session just created by [`Sessions::login`].
+#[derive(Debug)]
+pub struct NewSession {
+    /// The `Set-Cookie` header value to send back.
+    pub set_cookie: HeaderValue,
+    /// The CSRF token the client must echo in `x-csrf-token` on unsafe requests.
+    pub csrf_token: String,
+}
+
+/// Cookie sessions: creates them at login and authenticates requests by them.
+///
+/// The cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` unless
+/// [`Sessions::secure`] turned that off (for plain-HTTP development). Every
+/// login mints a new random id, so an id chosen by a client is never kept.
+#[derive(Clone)]
+pub struct Sessions {
+    store: Arc<dyn SessionStore>,
+    cookie_name: &'static str,
+    ttl: Duration,
+    secure: bool,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("cookie_name", &self.cookie_name)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sessions {
+    /// Sessions in `store`, cookie `guard_session`, lasting 12 hours.
+    pub fn new(store: impl SessionStore) -> Self {
+        Sessions {
+            store: Arc::new(store),
+            cookie_name: "guard_session",
+            ttl: Duration::from_secs(12 * 3600),
+            secure: true,
+        }
+    }
+
+    /// Sets the cookie's name.
+    pub fn cookie_name(mut self, name: &'static str) -> Self {
+        self.cookie_name = name;
+        self
+    }
+
+    /// Sets how long a session lasts.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Whether the cookie carries `Secure` (default `true`). Turn it off
+    /// only for plain-HTTP development servers.
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// Starts a session for `principal` (authenticated now) with a new id and
+    /// CSRF token.
+    pub async fn login(&self, mut principal: Principal) -> Result<NewSession, StoreError> {
+        let id = random_secret()?;
+        let csrf_token = random_secret()?;
+        let id_hash = hash_secret(&id);
+        principal.authenticated_at = SystemTime::now();
+        principal.credential_id = format!("session:{}", &id_hash[..16]);
+        let record =
+            SessionRecord { principal, csrf_token: csrf_token.clone(), expires_at: SystemTime::now() + self.ttl };
+        self.store.save(&id_hash, record).await?;
+        let cookie = Cookie::build((self.cookie_name, id))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .path("/")
+            .max_age(cookie::time::Duration::seconds(self.ttl.as_secs() as i64))
+            .build();
+        let set_cookie = HeaderValue::try_from(cookie.to_string()).map_err(|e| StoreError::new("session cookie", e))?;
+        Ok(NewSession { set_cookie, csrf_token })
+    }
+
+    /// Ends the session `id` server-side; returns a `Set-Cookie` that
+    /// clears the cookie in the browser.
+    pub async fn logout(&self, id: &SessionId) -> Result<HeaderValue, StoreError> {
+        self.store.revoke(&hash_secret(&id.0)).await?;
+        let cookie = Cookie::build((self.cookie_name, ""))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .path("/")
+            .max_age(cookie::time::Duration::ZERO)
+            .build();
+        HeaderValue::try_from(cookie.to_string()).map_err(|e| StoreError::new("session cookie", e))
+    }
+
+    /// Records that the session's user proved its credential again just now.
+    pub async fn reauthenticate(&self, id: &SessionId) -> Result<(), StoreError> {
+        let id_hash = hash_secret(&id.0);
+        // A session revoked meanwhile stays revoked: nothing to renew.
+        let Some(mut record) = self.store.load(&id_hash).await? else { return Ok(()) };
+        record.principal.authenticated_at = SystemTime::now();
+        self.store.save(&id_hash, record).await
+    }
+
+    /// Revokes every session of `principal_id` except `keep`.
+    pub async fn revoke_all(&self, principal_id: &str, keep: Option<&SessionId>) -> Result<(), StoreError> {
+        let keep = keep.map(|id| hash_secret(&id.0));
+        self.store.revoke_principal(principal_id, keep.as_deref()).await
+    }
+
+    /// The session cookie's value, if exactly one well-formed one was sent.
+    fn cookie_value<'a>(&self, parts: &'a Parts) -> Result<Option<&'a str>, ()> {
+        let mut found = None;
+        for header in parts.headers.get_all(header::COOKIE) {
+            let header = header.to_str().map_err(|_| ())?;
+            for cookie in Cookie::split_parse(header) {
+                let Ok(cookie) = cookie else { continue };
+                if cookie.name() != self.cookie_name {
+                    continue;
+                }
+                if found.is_some() {
+                    return Err(()); // two session cookies: ambiguous, refuse
+                }
+                found = Some(cookie.value_raw().ok_or(())?);
+            }
+        }
+        match found {
+            Some(v) if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(Some(v)),
+            Some(_) => Err(()),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Authenticator for Sessions {
+    fn authenticate<'a>(&'a self, parts: &'a Parts) -> BoxFuture<'a, Result<Authentication, StoreError>> {
+        Box::pin(async move {
+            let id = match self.cookie_value(parts) {
+                Ok(None) => return Ok(Authentication::Missing),
+                Err(()) => return Ok(Authentication::Invalid),
+                Ok(Some(id)) => id,
+            };
+            match self.store.load(&hash_secret(id)).await? {
+                Some(record) if record.expires_at > SystemTime::now() => {
+                    Ok(Authentication::Authenticated(Authenticated {
+                        principal: record.principal,
+                        via: Via::Session { id: SessionId(id.to_owned()), csrf_token: record.csrf_token },
+                    }))
+                }
+                _ => Ok(Authentication::Invalid),
+            }
+        })
+    }
+}

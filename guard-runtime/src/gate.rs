@@ -1,0 +1,413 @@
+//! The per-request check pipeline. Generated code drives a [`Gate`] through
+//! its steps; every step either moves on or returns the refusal, already
+//! audited and counted.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
+use axum::http::{header, request::Parts, HeaderName, Method};
+use axum::response::{IntoResponse, Response};
+use serde::{de::DeserializeOwned, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::audit::{now_rfc3339, Decision, DecisionRecord};
+use crate::authn::{Authenticated, Authentication, SessionId, Via};
+use crate::runtime::{Mounted, Runtime};
+use crate::spec::{Fresh, KeySource, PolicyKind};
+use crate::{ActionError, Authorized, CheckContext, CheckError, Code, ObjectMeta, Principal, Reach};
+
+const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+/// Object keys longer than this cannot name anything: answered like a miss.
+const MAX_KEY_LEN: usize = 256;
+
+/// One request's journey through the guard. Not constructible outside it.
+pub struct Gate {
+    rt: Arc<Runtime>,
+    action: Arc<Mounted>,
+    started: Instant,
+    request_id: Option<String>,
+    method: Method,
+    path: String,
+    probe_key: String,
+    principal: Option<Principal>,
+    session: Option<(SessionId, String)>,
+    reach: Reach,
+    replay_key: Option<String>,
+    resource: Option<String>,
+    object: Option<ObjectMeta>,
+}
+
+type Step<T = ()> = Result<T, Response>;
+
+impl Gate {
+    /// Steps 1 to 6: authentication, probing limit, caller kind, freshness,
+    /// CSRF, replay header, permission.
+    pub(crate) async fn open(rt: Arc<Runtime>, action: Arc<Mounted>, parts: &Parts) -> Step<Gate> {
+        let mut gate = Gate {
+            request_id: parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
+            probe_key: client_key(parts),
+            principal: None,
+            session: None,
+            reach: Reach::Own,
+            replay_key: None,
+            resource: None,
+            object: None,
+            started: Instant::now(),
+            rt,
+            action,
+        };
+        if gate.rt.auditor.is_failing() {
+            return Err(gate.deny(Code::Unavailable).await);
+        }
+        let spec = gate.action.spec;
+        if let PolicyKind::Public(_) = spec.policy {
+            gate.check_probing().await?;
+            return Ok(gate);
+        }
+
+        // 1. Authenticate. Any credential that is not valid is a 401; a store
+        // failure is a 503, never "anonymous".
+        let authenticated = match gate.rt.authenticator.authenticate(parts).await {
+            Ok(Authentication::Authenticated(found)) => found,
+            Ok(Authentication::Missing | Authentication::Invalid) => {
+                gate.check_probing().await?;
+                return Err(gate.deny(Code::Unauthenticated).await);
+            }
+            Err(err) => return Err(gate.unavailable(err).await),
+        };
+        let Authenticated { principal, via } = authenticated;
+        gate.probe_key = format!("principal:{}/{}", principal.tenant, principal.id);
+        let kind = principal.kind;
+        let authenticated_at = principal.authenticated_at;
+        gate.principal = Some(principal);
+        if let Via::Session { id, csrf_token } = via {
+            gate.session = Some((id, csrf_token));
+        }
+        gate.check_probing().await?;
+
+        // 2. Caller kind.
+        if !spec.accepts(kind) {
+            return Err(gate.deny(Code::WrongCallerKind).await);
+        }
+
+        // 3. Freshness.
+        let max_age = match spec.fresh {
+            Fresh::Any => None,
+            Fresh::AppWindow => Some(gate.rt.reauth_window),
+            Fresh::Within(secs) => Some(Duration::from_secs(secs)),
+        };
+        if let Some(max_age) = max_age {
+            // A clock that went backwards reads as "just now": the session
+            // store's own expiry still bounds it.
+            let age = SystemTime::now().duration_since(authenticated_at).unwrap_or_default();
+            if age > max_age {
+                return Err(gate.deny(Code::ReauthRequired).await);
+            }
+        }
+
+        // 4. CSRF, for cookie sessions on unsafe methods.
+        if let Some((_, token)) = &gate.session {
+            if !is_safe(&parts.method) && !csrf_ok(parts, token, &gate.rt.allowed_origins) {
+                return Err(gate.deny(Code::CsrfFailed).await);
+            }
+        }
+
+        // 5. The replay header must be there; it is claimed only at the end.
+        if let Some(name) = spec.replay {
+            match replay_key(parts, name) {
+                Some(key) => gate.replay_key = Some(key),
+                None => {
+                    let detail =
+                        format!("This action needs a single-use `{name}` header of 1 to 255 visible ASCII characters.");
+                    return Err(gate.deny_with(Code::BadRequest, detail.into(), None).await);
+                }
+            }
+        }
+
+        // 6. Permission: every required one, reach the narrowest.
+        if let PolicyKind::Requires(required) = spec.policy {
+            let policy = &gate.rt.policy;
+            let reach = gate.principal.as_ref().and_then(|principal| {
+                required.iter().try_fold(Reach::Tenant, |narrowest, permission| {
+                    policy.reach(principal, permission).map(|r| narrowest.min(r))
+                })
+            });
+            match reach {
+                Some(reach) => gate.reach = reach,
+                None => return Err(gate.deny(Code::Forbidden).await),
+            }
+        }
+        Ok(gate)
+    }
+
+    /// Runs one of the action's own extractors (`State`, `Path`, …); its
+    /// rejection keeps the problem format.
+    pub async fn extract<T, S>(&mut self, parts: &mut Parts, state: &S) -> Step<T>
+    where
+        T: FromRequestParts<S>,
+        S: Send + Sync,
+    {
+        match T::from_request_parts(parts, state).await {
+            Ok(value) => Ok(value),
+            Err(rejection) => {
+                let code = Code::from_status(rejection.into_response().status());
+                Err(self.deny(code).await)
+            }
+        }
+    }
+
+    /// Step 7: decodes the JSON body strictly.
+    pub async fn decode<T>(&mut self, parts: &Parts, body: Body) -> Step<T>
+    where
+        T: DeserializeOwned + Serialize,
+    {
+        let limit = self.action.spec.body_limit.unwrap_or(self.rt.body_limit);
+        match crate::input::decode_json(parts, body, limit).await {
+            Ok(input) => Ok(input),
+            Err((code, detail)) => Err(self.deny_with(code, detail, None).await),
+        }
+    }
+
+    /// The object key from the path parameter the action names.
+    pub async fn path_key(&self, parts: &mut Parts) -> Option<String> {
+        let KeySource::Path(name) = self.action.spec.object.as_ref()?.key else { return None };
+        // Cannot fail for a matched route; if it did, the miss denies as 404.
+        let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
+        params.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_owned())
+    }
+
+    /// Step 8: loads the object and checks tenant and owner. Every failure
+    /// answers exactly like a missing object.
+    pub async fn resolve(&mut self, key: Option<String>) -> Step {
+        let (Some(spec), Some(resolver)) = (self.action.spec.object.as_ref(), self.action.resolver.clone()) else {
+            return Err(self.deny(Code::Unavailable).await);
+        };
+        let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN && !k.chars().any(char::is_control))
+        else {
+            return Err(self.deny(Code::NotFound).await);
+        };
+        self.resource = Some(format!("{}/{}", spec.resource, key));
+        let object = match resolver.resolve(&key).await {
+            Ok(Some(object)) => object,
+            Ok(None) => return Err(self.deny(Code::NotFound).await),
+            Err(err) => return Err(self.unavailable(err).await),
+        };
+        let Some(principal) = self.principal.as_ref() else { return Err(self.deny(Code::Unavailable).await) };
+        let same_tenant = object.tenant == principal.tenant;
+        let owner_ok = !spec.owner
+            || self.reach == Reach::Tenant
+            || matches!((principal.owner_id(), object.owner.as_deref()), (Some(me), Some(owner)) if me == owner);
+        if !(same_tenant && owner_ok) {
+            return Err(self.deny(Code::NotFound).await);
+        }
+        self.object = Some(object);
+        Ok(())
+    }
+
+    /// What a custom check sees. `None` only for public actions, which
+    /// cannot have checks.
+    pub fn check_context<'a>(&'a self, parts: &'a Parts) -> Option<CheckContext<'a>> {
+        Some(CheckContext { principal: self.principal.as_ref()?, object: self.object.as_ref(), request: parts })
+    }
+
+    /// Step 9: the custom check's verdict.
+    pub async fn checked(&mut self, verdict: Option<Result<(), CheckError>>) -> Step {
+        match verdict {
+            Some(Ok(())) => Ok(()),
+            Some(Err(CheckError::Denied(detail))) => Err(self.deny_with(Code::Forbidden, detail, None).await),
+            Some(Err(CheckError::Unavailable(err))) => Err(self.unavailable(err).await),
+            None => Err(self.deny(Code::Unavailable).await),
+        }
+    }
+
+    /// Step 10: claims the replay key, audits the allow, and hands the body
+    /// its proof.
+    pub async fn admit(&mut self, required: &'static [&'static str]) -> Step<Authorized> {
+        self.admit_common().await?;
+        let Some(principal) = self.principal.take() else { return Err(self.deny(Code::Unavailable).await) };
+        Ok(Authorized {
+            principal,
+            session: self.session.take().map(|(id, _)| id),
+            reach: self.reach,
+            required,
+            object: self.object.take(),
+            request_id: self.request_id.clone(),
+        })
+    }
+
+    /// Step 10 for a public action: audits the allow.
+    pub async fn admit_public(&mut self) -> Step {
+        self.admit_common().await
+    }
+
+    async fn admit_common(&mut self) -> Step {
+        if let Some(key) = self.replay_key.take() {
+            let principal = self.principal.as_ref().map_or("", |p| p.id.as_str());
+            let scoped = format!("{}\u{0}{}\u{0}{}", self.action.spec.name, principal, key);
+            match self.rt.replay.claim(&scoped, self.rt.replay_ttl).await {
+                Ok(true) => {}
+                Ok(false) => return Err(self.deny(Code::Replayed).await),
+                Err(err) => return Err(self.unavailable(err).await),
+            }
+        }
+        let record = self.record(Decision::Allow, "ok");
+        if let Err(err) = self.rt.auditor.send(record).await {
+            tracing::error!(target: "guard::gate", error = %err, "audit failed; denying");
+            return Err(ActionError::new(Code::Unavailable).into_response());
+        }
+        Ok(())
+    }
+
+    /// After the body: counts the body's own 401/403 (a login form's wrong
+    /// password) toward the probing limit.
+    pub async fn finish(self, response: Response) -> Response {
+        let status = response.status().as_u16();
+        if (status == 401 || status == 403) && self.rt.probe_threshold > 0 {
+            if let Err(err) = self.rt.denials.add(&self.probe_key, self.rt.probe_window).await {
+                tracing::error!(target: "guard::gate", error = %err, "denial store failed after the action ran");
+            }
+        }
+        response
+    }
+
+    /// A 503 for an outcome that cannot happen when the macro's checks hold:
+    /// fail closed rather than trust that.
+    pub async fn fail_closed(&mut self) -> Response {
+        self.deny(Code::Unavailable).await
+    }
+
+    async fn check_probing(&mut self) -> Step {
+        if self.rt.probe_threshold == 0 {
+            return Ok(());
+        }
+        match self.rt.denials.current(&self.probe_key, self.rt.probe_window).await {
+            Ok(window) if window.count >= self.rt.probe_threshold => Err(self
+                .deny_with(
+                    Code::ProbingSuspected,
+                    Cow::Borrowed("Too many denied requests: try again later."),
+                    Some(window.resets_in),
+                )
+                .await),
+            Ok(_) => Ok(()),
+            Err(err) => Err(self.unavailable(err).await),
+        }
+    }
+
+    async fn unavailable(&mut self, err: crate::StoreError) -> Response {
+        tracing::error!(target: "guard::gate", action = self.action.spec.name, error = %err, "store failed on the authorization path; denying");
+        self.deny(Code::Unavailable).await
+    }
+
+    async fn deny(&mut self, code: Code) -> Response {
+        self.deny_with(code, Cow::Borrowed(""), None).await
+    }
+
+    /// Audits and counts a refusal, and renders it.
+    async fn deny_with(&mut self, code: Code, detail: Cow<'static, str>, retry_after: Option<Duration>) -> Response {
+        tracing::trace!(target: "guard::gate", action = self.action.spec.name, code = code.as_str(), "denied");
+        let mut error = ActionError::new(code);
+        if !detail.is_empty() {
+            error = error.with_detail(detail);
+        }
+        if let Some(wait) = retry_after {
+            error = error.with_retry_after(wait.as_secs_f64().ceil() as u64);
+        }
+        if code.is_probe() && self.rt.probe_threshold > 0 {
+            if let Err(err) = self.rt.denials.add(&self.probe_key, self.rt.probe_window).await {
+                tracing::error!(target: "guard::gate", error = %err, "denial store failed");
+                error = ActionError::new(Code::Unavailable);
+            }
+        }
+        let record = self.record(Decision::Deny, error.code().as_str());
+        if let Err(err) = self.rt.auditor.send(record).await {
+            tracing::error!(target: "guard::gate", error = %err, "audit failed");
+            error = ActionError::new(Code::Unavailable);
+        }
+        error.into_response()
+    }
+
+    fn record(&self, decision: Decision, code: &'static str) -> DecisionRecord {
+        let principal = self.principal.as_ref();
+        DecisionRecord {
+            ts: now_rfc3339(),
+            request_id: self.request_id.clone(),
+            principal: principal.map(|p| p.id.clone()),
+            principal_kind: principal.map(|p| p.kind),
+            on_behalf_of: principal.and_then(|p| p.on_behalf_of.as_ref()).map(|d| d.user.clone()),
+            tenant: principal.map(|p| p.tenant.clone()),
+            action: self.action.spec.name,
+            method: self.method.as_str().to_owned(),
+            path: self.path.clone(),
+            permission: self.action.permission.as_deref().map(str::to_owned),
+            resource: self.resource.clone(),
+            decision,
+            code,
+            latency_us: self.started.elapsed().as_micros() as u64,
+        }
+    }
+}
+
+/// The key unauthenticated denials are counted under: the peer address the
+/// server saw, never a forwarding header a client can forge.
+fn client_key(parts: &Parts) -> String {
+    match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(addr)) => format!("addr:{}", addr.ip()),
+        None => "addr:unknown".to_owned(),
+    }
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+}
+
+/// Fetch metadata, `Origin`, and the session-bound token.
+fn csrf_ok(parts: &Parts, expected: &str, allowed_origins: &[String]) -> bool {
+    let headers = &parts.headers;
+    if headers.get_all(SEC_FETCH_SITE).iter().any(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site")) {
+        return false;
+    }
+    let mut origins = headers.get_all(header::ORIGIN).iter();
+    match (origins.next(), origins.next()) {
+        (None, _) => {}
+        (Some(origin), None) => {
+            let Ok(origin) = origin.to_str() else { return false };
+            if !origin_allowed(origin, parts, allowed_origins) {
+                return false;
+            }
+        }
+        (Some(_), Some(_)) => return false,
+    }
+    let mut tokens = headers.get_all(CSRF_HEADER).iter();
+    match (tokens.next(), tokens.next()) {
+        (Some(sent), None) => bool::from(sent.as_bytes().ct_eq(expected.as_bytes())),
+        _ => false,
+    }
+}
+
+/// The app's own origin: one of the configured origins, or else the scheme
+/// and exactly the `Host` the request was sent to. `null` never matches.
+fn origin_allowed(origin: &str, parts: &Parts, allowed: &[String]) -> bool {
+    if !allowed.is_empty() {
+        return allowed.iter().any(|a| a.eq_ignore_ascii_case(origin));
+    }
+    let Some(host) = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return false };
+    let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+    authority.is_some_and(|a| a.eq_ignore_ascii_case(host))
+}
+
+/// The replay header's value, if exactly one well-formed one was sent.
+fn replay_key(parts: &Parts, name: &str) -> Option<String> {
+    let mut values = parts.headers.get_all(name).iter();
+    let (Some(value), None) = (values.next(), values.next()) else { return None };
+    let bytes = value.as_bytes();
+    let ok = (1..=255).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic());
+    ok.then(|| String::from_utf8_lossy(bytes).into_owned())
+}

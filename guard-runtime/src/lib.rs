@@ -1,0 +1,101 @@
+//! Guarded server actions for axum: authorization that cannot be forgotten.
+//!
+//! `#[action(...)]` turns an `async fn` into an axum handler that runs its
+//! body only after guard has proved, for this very request, who the caller
+//! is, that it holds the permission, and that it may touch the object it
+//! names. Every step fails closed and every decision is audited.
+//!
+//! # Example
+//!
+//! ```
+//! use guard_runtime::{action, Actions, Authorized, ActionError, Json, Resolvers, RolePolicy,
+//!     authn::{MemoryTokenStore, Tokens}, Principal};
+//!
+//! #[derive(serde::Deserialize, serde::Serialize)]
+//! struct Rename { name: String }
+//!
+//! #[action(POST "/widgets/{widget_id}/name", requires = "widgets:write", owner = "widget_id")]
+//! async fn rename(auth: Authorized, Json(input): Json<Rename>) -> Result<String, ActionError> {
+//!     Ok(format!("{} renamed it to {}", auth.principal().id, input.name))
+//! }
+//!
+//! # async fn demo() {
+//! let policy = RolePolicy::new().role("editor", ["widgets:write"]);
+//! let tokens = Tokens::new(MemoryTokenStore::new());
+//! let resolvers = Resolvers::new(); // .with("widgets", my_widget_resolver)
+//! # let resolvers = resolvers.with("widgets", guard_runtime::resolve::from_fn(|_key| async { Ok(None) }));
+//! let app: axum::Router = Actions::new(policy, tokens, resolvers)
+//!     .mount(rename)
+//!     .into_router(());
+//! # }
+//! ```
+//!
+//! # The attribute
+//!
+//! ```text
+//! #[action(
+//!     POST "/orders/{order_id}/address",   // optional: or Actions::mount_at(Method::POST, "/…", f)
+//!     requires = "orders:write",           // or ["a:b", "c:d"] (all needed), or `authenticated`, or public = "reason"
+//!     owner = "order_id",                  // path parameter or input field naming the object; or tenant = "…"
+//!     resource = "orders",                 // which resolver loads the object (default: the permission's resource)
+//!     callers = [user, agent],             // default: user, service and agent
+//!     fresh,                               // or fresh = "5m": authentication age limit
+//!     replay,                              // or replay = "x-nonce": single-use header (default Idempotency-Key)
+//!     check = my_checks::order_is_new,     // async fn(&CheckContext<'_>) -> Result<(), CheckError>
+//!     limit = "16KiB",                     // JSON body limit (default 64 KiB)
+//! )]
+//! ```
+//!
+//! Exactly one policy form is required: `requires`, `authenticated` or
+//! `public = "why this is safe"`. A guarded action takes an [`Authorized`]
+//! parameter; it may take typed [`Grant`]s for the permissions it requires,
+//! a single `Json<T>` input as its last parameter (`T: Deserialize +
+//! Serialize`), and any axum `FromRequestParts` extractor.
+//!
+//! # Request pipeline
+//!
+//! Per request, in this order, denying by default: authenticate (401
+//! `unauthenticated`), probing limit (429 `probing_suspected`), caller kind
+//! (403 `wrong_caller_kind`), freshness (401 `reauth_required`), CSRF for
+//! cookie sessions (403 `csrf_failed`), replay header present (400),
+//! permission (403 `forbidden`), input (400/413/415/422), tenant and owner
+//! (404 `not_found`, identical to a missing object), custom check (403),
+//! replay key claimed (409 `replayed`), allow record audited, then the body.
+//! Any store, resolver or audit failure answers 503 `unavailable` and the
+//! body never runs.
+#![warn(missing_docs)]
+#![deny(unreachable_pub, unsafe_code)]
+
+pub mod audit;
+pub mod authn;
+mod authorized;
+mod error;
+mod gate;
+mod input;
+mod mount;
+pub mod permission;
+pub mod policy;
+mod principal;
+pub mod resolve;
+mod runtime;
+mod spec;
+pub mod store;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use audit::{AuditSink, DecisionRecord};
+pub use authn::Authenticator;
+pub use authorized::{Authorized, CheckContext, CheckError, Grant};
+pub use axum::Json;
+pub use error::{ActionError, Code, StoreError};
+pub use guard_macros::action;
+pub use mount::{Actions, AuditHandle, GuardedAction, Routed};
+pub use permission::Permission;
+pub use policy::{Policy, Reach, RolePolicy};
+pub use principal::{CallerKind, Delegation, Principal};
+pub use resolve::{ObjectMeta, Resolver, Resolvers};
+pub use spec::{ActionInfo, ActionSpec};
+
+/// A boxed, sendable future: the return type of guard's object-safe traits.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

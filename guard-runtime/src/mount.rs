@@ -1,0 +1,325 @@
+//! Mounting guarded actions on an axum `Router`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, request::Parts, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter};
+use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::audit::{Auditor, TracingSink};
+use crate::gate::Gate;
+use crate::runtime::{Mounted, Runtime};
+use crate::spec::{KeySource, PolicyKind};
+use crate::store::{DenialStore, MemoryDenialStore, MemoryReplayStore, ReplayStore};
+use crate::{
+    ActionError, ActionInfo, ActionSpec, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError,
+};
+
+mod sealed {
+    /// Implemented only by `#[action]`.
+    pub trait Sealed {}
+}
+
+#[doc(hidden)]
+pub use sealed::Sealed;
+
+/// A function rewritten by `#[action(...)]`: the only thing [`Actions`] mounts.
+///
+/// Sealed: implemented by the macro alone, so a plain handler cannot be
+/// mounted around the guard.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a guarded action",
+    label = "only functions with `#[action(...)]` can be mounted here",
+    note = "add `#[guard_runtime::action(requires = \"resource:verb\")]` (or `public = \"why this is safe\"`) to the function; plain axum handlers go on a separate `Router`"
+)]
+pub trait GuardedAction<S>: Sealed + Copy + Send + Sync + 'static {
+    #[doc(hidden)]
+    fn spec(&self) -> &'static ActionSpec;
+    #[doc(hidden)]
+    fn call(self, gate: Gate, parts: Parts, body: Body, state: S) -> BoxFuture<'static, Response>;
+}
+
+/// A guarded action whose attribute names its route, so [`Actions::mount`]
+/// knows where to put it.
+#[diagnostic::on_unimplemented(
+    message = "action `{Self}` has no route in its attribute",
+    label = "`Actions::mount` needs the route written in `#[action(...)]`",
+    note = "write it there: `#[action(POST \"/orders\", ...)]`, or mount with `.mount_at(Method::POST, \"/orders\", {Self})`"
+)]
+pub trait Routed: Sealed {}
+
+/// The builder of a guarded app: configuration, mounted actions, manifest.
+///
+/// # Example
+///
+/// ```
+/// use guard_runtime::{action, Actions, Authorized, Resolvers, RolePolicy};
+/// use guard_runtime::authn::{MemoryTokenStore, Tokens};
+/// use axum::http::Method;
+///
+/// #[action(requires = "reports:read")]
+/// async fn report(_auth: Authorized) -> &'static str { "ok" }
+///
+/// # fn demo() -> axum::Router {
+/// let actions = Actions::new(RolePolicy::new(), Tokens::new(MemoryTokenStore::new()), Resolvers::new())
+///     .mount_at(Method::GET, "/report", report);
+/// assert_eq!(actions.manifest()[0].path, "/report");
+/// actions.into_router(())
+/// # }
+/// ```
+pub struct Actions<S = ()> {
+    authenticator: Arc<dyn Authenticator>,
+    policy: Arc<dyn Policy>,
+    resolvers: Resolvers,
+    replay: Arc<dyn ReplayStore>,
+    denials: Arc<dyn DenialStore>,
+    auditor: Arc<Auditor>,
+    probe_threshold: u32,
+    probe_window: Duration,
+    reauth_window: Duration,
+    replay_ttl: Duration,
+    body_limit: usize,
+    allowed_origins: Vec<String>,
+    routes: Vec<Route<S>>,
+    manifest: Vec<ActionInfo>,
+}
+
+type Mount<S> = Box<dyn FnOnce(Router<S>, Arc<Runtime>) -> Router<S> + Send>;
+
+struct Route<S> {
+    mount: Mount<S>,
+}
+
+impl<S> std::fmt::Debug for Actions<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actions").field("manifest", &self.manifest).finish_non_exhaustive()
+    }
+}
+
+impl<S> Actions<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    /// Starts an app with its policy, authenticator and resolvers.
+    ///
+    /// Defaults: in-process replay and denial stores, audit to `tracing`,
+    /// probing limit 20 denials a minute, re-authentication window 5
+    /// minutes, JSON bodies up to 64 KiB, origin checked against `Host`.
+    pub fn new(policy: impl Policy, authenticator: impl Authenticator, resolvers: Resolvers) -> Self {
+        Actions {
+            authenticator: Arc::new(authenticator),
+            policy: Arc::new(policy),
+            resolvers,
+            replay: Arc::new(MemoryReplayStore::new()),
+            denials: Arc::new(MemoryDenialStore::new()),
+            auditor: Arc::new(Auditor::new(Arc::new(TracingSink), 4096)),
+            probe_threshold: 20,
+            probe_window: Duration::from_secs(60),
+            reauth_window: Duration::from_secs(300),
+            replay_ttl: Duration::from_secs(24 * 3600),
+            body_limit: 64 * 1024,
+            allowed_origins: Vec::new(),
+            routes: Vec::new(),
+            manifest: Vec::new(),
+        }
+    }
+
+    /// Sends decision records to `sink` (through a bounded channel of
+    /// `capacity` records; default sink: [`TracingSink`]).
+    pub fn audit(mut self, sink: impl AuditSink, capacity: usize) -> Self {
+        self.auditor = Arc::new(Auditor::new(Arc::new(sink), capacity.max(1)));
+        self
+    }
+
+    /// A handle that waits for queued audit records to be written. Take it
+    /// after [`Actions::audit`].
+    pub fn audit_handle(&self) -> AuditHandle {
+        AuditHandle(self.auditor.clone())
+    }
+
+    /// Where single-use keys are claimed (default: in-process).
+    pub fn replay_store(mut self, store: impl ReplayStore) -> Self {
+        self.replay = Arc::new(store);
+        self
+    }
+
+    /// Where denials are counted (default: in-process).
+    pub fn denial_store(mut self, store: impl DenialStore) -> Self {
+        self.denials = Arc::new(store);
+        self
+    }
+
+    /// After `threshold` denials inside `window`, a principal (or, when
+    /// unauthenticated, a client address) gets 429 until the window ends.
+    /// `0` turns probing detection off.
+    pub fn probing(mut self, threshold: u32, window: Duration) -> Self {
+        self.probe_threshold = threshold;
+        self.probe_window = window;
+        self
+    }
+
+    /// How recent an authentication `fresh` actions need (default 5 minutes).
+    pub fn reauth_window(mut self, window: Duration) -> Self {
+        self.reauth_window = window;
+        self
+    }
+
+    /// The default JSON body limit in bytes (default 64 KiB).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// The origins cookie-authenticated unsafe requests may come from, such
+    /// as `https://app.example.com`. Default: the request's own `Host`.
+    pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Mounts `action` at the route its attribute names.
+    ///
+    /// # Panics
+    ///
+    /// At startup, if the action names an object whose resource has no
+    /// resolver.
+    pub fn mount<A: GuardedAction<S> + Routed>(self, action: A) -> Self {
+        let (method, path) = action.spec().route.unwrap_or(("GET", "/"));
+        self.add(method, path.to_owned(), action)
+    }
+
+    /// Mounts `action` at `method` and `path`.
+    ///
+    /// # Panics
+    ///
+    /// At startup, if the attribute already names a route, if the action's
+    /// `owner`/`tenant` path parameter is not in `path`, or if its resource
+    /// has no resolver.
+    pub fn mount_at<A: GuardedAction<S>>(self, method: Method, path: &str, action: A) -> Self {
+        let spec = action.spec();
+        assert!(
+            spec.route.is_none(),
+            "action `{}` names its route in its attribute: mount it with `.mount({})`",
+            spec.name,
+            spec.name
+        );
+        self.add(method.as_str(), path.to_owned(), action)
+    }
+
+    fn add<A: GuardedAction<S>>(mut self, method: &str, path: String, action: A) -> Self {
+        let spec = action.spec();
+        let filter =
+            method_filter(method).unwrap_or_else(|| panic!("action `{}`: unsupported method `{method}`", spec.name));
+        let resolver = spec.object.as_ref().map(|object| {
+            if let KeySource::Path(param) = object.key {
+                assert!(
+                    path.contains(&format!("{{{param}}}")),
+                    "action `{}` reads its object key from the path parameter `{param}`, but `{path}` has no `{{{param}}}`",
+                    spec.name
+                );
+            }
+            self.resolvers.get(object.resource).unwrap_or_else(|| {
+                panic!(
+                    "action `{}` resolves `{}` objects, but no resolver is registered for `{}`: add `Resolvers::new().with(\"{}\", …)`",
+                    spec.name, object.resource, object.resource, object.resource
+                )
+            })
+        });
+        let permission = match spec.policy {
+            PolicyKind::Requires(list) => Some(Arc::<str>::from(list.join(","))),
+            _ => None,
+        };
+        let mounted = Arc::new(Mounted { spec, resolver, permission });
+        self.manifest.push(spec.info(method, &path, self.reauth_window.as_secs(), self.body_limit));
+        let mount: Mount<S> = Box::new(move |router: Router<S>, rt: Arc<Runtime>| {
+            let handler = move |State(state): State<S>, request: Request| {
+                let (rt, mounted) = (rt.clone(), mounted.clone());
+                async move {
+                    let (parts, body) = request.into_parts();
+                    match Gate::open(rt, mounted, &parts).await {
+                        Ok(gate) => action.call(gate, parts, body, state).await,
+                        Err(refusal) => refusal,
+                    }
+                }
+            };
+            router.route(&path, on(filter, handler))
+        });
+        self.routes.push(Route { mount });
+        self
+    }
+
+    /// The authorization manifest: every mounted action with its method,
+    /// path and requirements, in mounting order.
+    pub fn manifest(&self) -> &[ActionInfo] {
+        &self.manifest
+    }
+
+    /// The app as a plain `axum::Router`. Unknown routes and methods answer
+    /// 404 `not_found`; every response carries `Cache-Control: no-store`
+    /// and an `x-request-id`.
+    pub fn into_router(self, state: S) -> Router {
+        let rt = Arc::new(Runtime {
+            authenticator: self.authenticator,
+            policy: self.policy,
+            replay: self.replay,
+            denials: self.denials,
+            auditor: self.auditor,
+            probe_threshold: self.probe_threshold,
+            probe_window: self.probe_window,
+            reauth_window: self.reauth_window,
+            replay_ttl: self.replay_ttl,
+            body_limit: self.body_limit,
+            allowed_origins: self.allowed_origins.into(),
+        });
+        let mut router = Router::new();
+        for route in self.routes {
+            router = (route.mount)(router, rt.clone());
+        }
+        router
+            .fallback(not_found)
+            .method_not_allowed_fallback(not_found)
+            .with_state(state)
+            .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    }
+}
+
+async fn not_found() -> Response {
+    ActionError::new(Code::NotFound).into_response()
+}
+
+fn method_filter(method: &str) -> Option<MethodFilter> {
+    Some(match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "PATCH" => MethodFilter::PATCH,
+        "DELETE" => MethodFilter::DELETE,
+        _ => return None,
+    })
+}
+
+/// Waits for queued audit records to reach the sink: for tests and graceful
+/// shutdown.
+#[derive(Clone)]
+pub struct AuditHandle(Arc<Auditor>);
+
+impl std::fmt::Debug for AuditHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditHandle")
+    }
+}
+
+impl AuditHandle {
+    /// Returns once every record queued before the call is written.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.0.flush().await
+    }
+}

@@ -1,0 +1,105 @@
+//! Loading the tenant and owner of the object an action names.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::{BoxFuture, StoreError};
+
+/// The authorization facts of one object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The tenant the object belongs to.
+    pub tenant: String,
+    /// The owning principal's id, if any (see [`Principal::owner_id`](crate::Principal::owner_id)).
+    pub owner: Option<String>,
+    /// Further facts for custom checks (workflow state, environment).
+    pub attributes: HashMap<String, String>,
+}
+
+impl ObjectMeta {
+    /// An object of `tenant` owned by `owner`.
+    pub fn owned(tenant: impl Into<String>, owner: impl Into<String>) -> Self {
+        ObjectMeta { tenant: tenant.into(), owner: Some(owner.into()), attributes: HashMap::new() }
+    }
+
+    /// Adds an attribute for custom checks.
+    pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// Loads an object's [`ObjectMeta`] by the key the request names.
+///
+/// `Ok(None)` means "no such object" and answers 404; so does an object of
+/// another tenant or owner, with the identical body. An `Err` answers 503.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a guard resolver",
+    label = "expected a `guard_runtime::Resolver`",
+    note = "implement `Resolver`, or wrap an async closure with `guard_runtime::resolve::from_fn`"
+)]
+pub trait Resolver: Send + Sync + 'static {
+    /// The object under `key` (a path parameter or input field, as text).
+    fn resolve<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<ObjectMeta>, StoreError>>;
+}
+
+/// A [`Resolver`] from an async closure.
+///
+/// ```
+/// use guard_runtime::{resolve, ObjectMeta};
+/// let r = resolve::from_fn(|key: String| async move {
+///     Ok((key == "1").then(|| ObjectMeta::owned("acme", "alice")))
+/// });
+/// # let _ = r;
+/// ```
+pub fn from_fn<F, Fut>(f: F) -> FnResolver<F>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<ObjectMeta>, StoreError>> + Send + 'static,
+{
+    FnResolver(f)
+}
+
+/// See [`from_fn`].
+#[derive(Clone, Debug)]
+pub struct FnResolver<F>(F);
+
+impl<F, Fut> Resolver for FnResolver<F>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<ObjectMeta>, StoreError>> + Send + 'static,
+{
+    fn resolve<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<ObjectMeta>, StoreError>> {
+        Box::pin((self.0)(key.to_owned()))
+    }
+}
+
+/// The resolvers of an app, by resource name (`"orders"`).
+#[derive(Clone, Default)]
+pub struct Resolvers {
+    by_resource: HashMap<String, Arc<dyn Resolver>>,
+}
+
+impl std::fmt::Debug for Resolvers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.by_resource.keys()).finish()
+    }
+}
+
+impl Resolvers {
+    /// No resolvers: only actions without `owner`/`tenant` can be mounted.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers the resolver of `resource`.
+    pub fn with(mut self, resource: impl Into<String>, resolver: impl Resolver) -> Self {
+        self.by_resource.insert(resource.into(), Arc::new(resolver));
+        self
+    }
+
+    pub(crate) fn get(&self, resource: &str) -> Option<Arc<dyn Resolver>> {
+        self.by_resource.get(resource).cloned()
+    }
+}

@@ -1,0 +1,74 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::{BoxFuture, StoreError};
+
+/// The denials counted for one key in the current window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DenialWindow {
+    /// Denials so far in this window.
+    pub count: u32,
+    /// Time until the window closes (the `Retry-After` of a 429).
+    pub resets_in: Duration,
+}
+
+/// Fixed-window denial counters for probing detection, keyed by principal
+/// (authenticated) or client address (unauthenticated).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a guard denial store",
+    label = "expected a `guard_runtime::store::DenialStore`, such as `MemoryDenialStore`",
+    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/store/trait.DenialStore.html"
+)]
+pub trait DenialStore: Send + Sync + 'static {
+    /// The current window of `key`.
+    fn current<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>>;
+    /// Adds one denial to `key`'s window (opening one if none is open).
+    fn add<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>>;
+}
+
+/// In-process [`DenialStore`].
+#[derive(Clone, Debug, Default)]
+pub struct MemoryDenialStore {
+    windows: Arc<Mutex<HashMap<String, (Instant, u32)>>>,
+}
+
+impl MemoryDenialStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn update(&self, key: &str, window: Duration, add: u32) -> Result<DenialWindow, StoreError> {
+        let now = Instant::now();
+        let mut windows = self.windows.lock().map_err(|_| StoreError::new("denial store", "lock poisoned"))?;
+        if add == 0 {
+            // Reads are the hot path: no allocation, no insertion.
+            return Ok(match windows.get(key) {
+                Some(&(opened, count)) if now < opened + window => {
+                    DenialWindow { count, resets_in: opened + window - now }
+                }
+                _ => DenialWindow { count: 0, resets_in: window },
+            });
+        }
+        if windows.len() > 4096 {
+            windows.retain(|_, (opened, _)| now < *opened + window);
+        }
+        let entry = windows.entry(key.to_owned()).or_insert((now, 0));
+        if now >= entry.0 + window {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(add);
+        Ok(DenialWindow { count: entry.1, resets_in: entry.0 + window - now })
+    }
+}
+
+impl DenialStore for MemoryDenialStore {
+    fn current<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>> {
+        Box::pin(std::future::ready(self.update(key, window, 0)))
+    }
+
+    fn add<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>> {
+        Box::pin(std::future::ready(self.update(key, window, 1)))
+    }
+}

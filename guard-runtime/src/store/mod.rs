@@ -1,0 +1,12 @@
+//! Shared state behind traits: replay keys and denial counters.
+//!
+//! Sessions and keys have their stores in [`authn`](crate::authn). Every
+//! trait here is async and fallible so that a network store (Redis,
+//! PostgreSQL) fits; an error always denies with 503. The `Memory*` types
+//! are the zero-setup defaults for a single instance.
+
+mod denials;
+mod replay;
+
+pub use denials::{DenialStore, DenialWindow, MemoryDenialStore};
+pub use replay::{MemoryReplayStore, ReplayStore};

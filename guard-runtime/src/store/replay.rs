@@ -1,0 +1,54 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::{BoxFuture, StoreError};
+
+/// Single-use keys (`Idempotency-Key`, nonces).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a guard replay store",
+    label = "expected a `guard_runtime::store::ReplayStore`, such as `MemoryReplayStore`",
+    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/store/trait.ReplayStore.html"
+)]
+pub trait ReplayStore: Send + Sync + 'static {
+    /// Claims `key` for `ttl`, atomically: of any number of concurrent
+    /// claims of one key (on any instance sharing the store) exactly one
+    /// returns `Ok(true)`; the others, and later ones, `Ok(false)`.
+    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, StoreError>>;
+}
+
+/// In-process [`ReplayStore`].
+#[derive(Clone, Debug, Default)]
+pub struct MemoryReplayStore {
+    keys: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+impl MemoryReplayStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl ReplayStore for MemoryReplayStore {
+    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let now = Instant::now();
+        let claimed = self
+            .keys
+            .lock()
+            .map(|mut keys| {
+                if keys.len() > 4096 {
+                    keys.retain(|_, expires| *expires > now);
+                }
+                match keys.get(key) {
+                    Some(expires) if *expires > now => false,
+                    _ => {
+                        keys.insert(key.to_owned(), now + ttl);
+                        true
+                    }
+                }
+            })
+            .map_err(|_| StoreError::new("replay store", "lock poisoned"));
+        Box::pin(std::future::ready(claimed))
+    }
+}
