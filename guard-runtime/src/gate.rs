@@ -155,13 +155,13 @@ impl Gate {
         T: FromRequestParts<S>,
         S: Send + Sync,
     {
-        match T::from_request_parts(parts, state).await {
-            Ok(value) => Ok(value),
-            Err(rejection) => {
-                let code = Code::from_status(rejection.into_response().status());
-                Err(self.deny(code).await)
-            }
-        }
+        // Keep nothing of `T` or its rejection alive across the await below:
+        // their `Send`-ness is unknown in this generic code.
+        let status = match T::from_request_parts(parts, state).await {
+            Ok(value) => return Ok(value),
+            Err(rejection) => rejection.into_response().status(),
+        };
+        Err(self.deny(Code::from_status(status)).await)
     }
 
     /// Step 7: decodes the JSON body strictly.

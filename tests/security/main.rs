@@ -1,0 +1,19 @@
+//! The HTTP-level security suite: one module per threat, each driving a
+//! small guarded app (`app.rs`, not the orders example) with
+//! `tower::ServiceExt::oneshot`. Every refusal test asserts the exact
+//! status, the problem `code`, and that the action body did not run.
+
+mod app;
+
+mod audit;
+mod authn;
+mod callers;
+mod csrf;
+mod faults;
+mod freshness;
+mod input;
+mod manifest;
+mod object;
+mod permission;
+mod probing;
+mod replay;
