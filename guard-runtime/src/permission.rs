@@ -45,14 +45,14 @@ macro_rules! permissions {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug)]
         $vis struct $name;
+        // Evaluated eagerly, so a malformed name fails the build even if
+        // nothing reads `NAME` yet.
+        const _: () = ::core::assert!(
+            $crate::permission::is_valid_name($perm),
+            "a permission is written `resource:verb` in lowercase, like \"orders:write\"",
+        );
         impl $crate::Permission for $name {
-            const NAME: &'static str = {
-                ::core::assert!(
-                    $crate::permission::is_valid_name($perm),
-                    "a permission is written `resource:verb` in lowercase, like \"orders:write\"",
-                );
-                $perm
-            };
+            const NAME: &'static str = $perm;
         }
     )*};
 }
