@@ -147,7 +147,7 @@ impl MemorySink {
         Self::default()
     }
 
-    /// Every record written so far (call [`Actions::flush_audit`](crate::Actions::flush_audit) first).
+    /// Every record written so far (call [`AuditHandle::flush`](crate::AuditHandle::flush) first).
     pub fn records(&self) -> Vec<DecisionRecord> {
         self.records.lock().map(|r| r.clone()).unwrap_or_default()
     }
