@@ -1,8 +1,7 @@
 //! A borrowed view of the annotated function: its parameters sorted by the
 //! role they play.
 
-use syn::spanned::Spanned;
-use syn::{FnArg, GenericArgument, ItemFn, PathArguments, Type};
+use syn::{FnArg, GenericArgument, ItemFn, PatType, PathArguments, Type};
 
 use crate::ctxt::Ctxt;
 
@@ -18,6 +17,8 @@ pub(crate) enum Role<'a> {
 }
 
 pub(crate) struct Param<'a> {
+    /// The whole parameter, `pattern: Type`, for errors about the parameter.
+    pub(crate) arg: &'a PatType,
     pub(crate) ty: &'a Type,
     pub(crate) role: Role<'a>,
 }
@@ -34,20 +35,27 @@ impl<'a> Action<'a> {
             cx.error(sig.fn_token.span, "an action must be an `async fn`: write `async fn`");
         }
         if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-            cx.error(sig.generics.span(), "an action cannot be generic: axum needs one concrete handler per route");
+            let (generics, where_clause) = (&sig.generics, &sig.generics.where_clause);
+            cx.error_spanned(
+                quote::quote!(#generics #where_clause),
+                "an action cannot be generic: axum needs one concrete handler per route, so remove the generic parameters",
+            );
         }
         if let Some(variadic) = &sig.variadic {
-            cx.error(variadic.span(), "an action cannot be variadic");
+            cx.error_spanned(variadic, "an action cannot be variadic: remove the `...` parameter");
         }
         let mut params = Vec::new();
         for input in &sig.inputs {
             match input {
                 FnArg::Receiver(receiver) => {
-                    cx.error(receiver.span(), "an action is a free function: it cannot take `self`");
+                    cx.error_spanned(
+                        receiver,
+                        "an action is a free function, not a method: remove `self` and move the function out of the `impl`",
+                    );
                 }
                 FnArg::Typed(typed) => {
                     let ty = &*typed.ty;
-                    params.push(Param { ty, role: role_of(ty) });
+                    params.push(Param { arg: typed, ty, role: role_of(ty) });
                 }
             }
         }

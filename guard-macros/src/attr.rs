@@ -157,7 +157,8 @@ fn parse_key(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) ->
         "owner" | "tenant" | "resource" => {
             input.parse::<Token![=]>()?;
             let name: LitStr = input.parse()?;
-            if syn::parse_str::<Ident>(&name.value()).is_err() {
+            // A raw identifier (`r#type`) is no field name a client sends.
+            if name.value().starts_with("r#") || syn::parse_str::<Ident>(&name.value()).is_err() {
                 cx.error(
                     name.span(),
                     format_args!("`{key}` names a path parameter or input field: an identifier, like \"order_id\""),

@@ -3,7 +3,6 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, ToTokens};
-use syn::spanned::Spanned;
 use syn::{ItemFn, LitStr, Path};
 
 use crate::ast::{Action, Param, Role};
@@ -51,7 +50,12 @@ pub(crate) fn validate<'a>(cx: &mut Ctxt, args: Args, action: Action<'a>) -> Opt
         refuse_with_public(cx, &args);
     }
     check_params(cx, &action, policy.as_ref());
-    let object = object(cx, &args, &action, policy.as_ref());
+    // A public action's `owner`/`tenant` is already refused above; checking
+    // where its key comes from would only repeat the error.
+    let object = match policy {
+        Some(Policy::Public(_)) => None,
+        _ => object(cx, &args, &action, policy.as_ref()),
+    };
     if cx.has_errors() {
         return None;
     }
@@ -130,7 +134,7 @@ fn check_params(cx: &mut Ctxt, action: &Action, policy: Option<&Policy>) {
     match policy {
         Some(Policy::Public(_)) => {
             for param in action.params.iter().filter(|p| matches!(p.role, Role::Authorized | Role::Grant(_))) {
-                cx.error(param.ty.span(), "a public action has no authorized caller: remove this parameter, or replace `public` with `requires = ...`");
+                cx.error_spanned(param.arg, "a public action has no authorized caller: remove this parameter, or replace `public` with `requires = ...`");
             }
         }
         Some(_) if authorized == 0 => cx.error(
@@ -144,15 +148,15 @@ fn check_params(cx: &mut Ctxt, action: &Action, policy: Option<&Policy>) {
     }
     if authorized > 1 {
         for param in action.params.iter().filter(|p| matches!(p.role, Role::Authorized)).skip(1) {
-            cx.error(param.ty.span(), "`Authorized` is taken once: remove this parameter");
+            cx.error_spanned(param.arg, "`Authorized` is taken once: remove this parameter");
         }
     }
     if !matches!(policy, Some(Policy::Requires(_))) {
         for param in action.params.iter().filter(|p| matches!(p.role, Role::Grant(_))) {
             if !matches!(policy, Some(Policy::Public(_))) {
-                cx.error(
-                    param.ty.span(),
-                    "a `Grant` proves a required permission, and this action requires none: add `requires = \"...\"`",
+                cx.error_spanned(
+                    param.arg,
+                    "a `Grant` proves a required permission, and this action requires none: add `requires = \"...\"` naming its permission, or remove this parameter",
                 );
             }
         }
@@ -160,12 +164,12 @@ fn check_params(cx: &mut Ctxt, action: &Action, policy: Option<&Policy>) {
     let json: Vec<usize> =
         action.params.iter().enumerate().filter(|(_, p)| matches!(p.role, Role::Json(_))).map(|(i, _)| i).collect();
     for &i in json.iter().skip(1) {
-        cx.error(action.params[i].ty.span(), "an action takes one JSON body: merge the inputs into one type");
+        cx.error_spanned(action.params[i].arg, "an action takes one JSON body: merge the inputs into one type");
     }
     if let Some(&i) = json.first() {
         if i + 1 != action.params.len() {
-            cx.error(
-                action.params[i].ty.span(),
+            cx.error_spanned(
+                action.params[i].arg,
                 "the `Json` input consumes the body, so it must be the last parameter: move it to the end",
             );
         }
@@ -201,14 +205,20 @@ fn object(cx: &mut Ctxt, args: &Args, action: &Action, policy: Option<&Policy>) 
         Some(route) if route.params.contains(&name) => Key::Path(name),
         Some(_) if has_json => Key::Input(named.value.clone()),
         Some(route) => {
-            cx.error(
-                named.value.span(),
-                format_args!(
-                    "`{name}` is not a parameter of the route \"{}\", and the action takes no JSON input: name one of {}",
-                    route.path.value(),
-                    if route.params.is_empty() { "its fields after adding one".to_owned() } else { route.params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ") }
-                ),
-            );
+            let path = route.path.value();
+            let message = if route.params.is_empty() {
+                format!(
+                    "`{key}` names `{name}`, but the route \"{path}\" has no parameters and the action takes no JSON input: \
+                     add `{{{name}}}` to the route, or take a `Json<T>` input whose type has a field `{name}`",
+                    key = if owner { "owner" } else { "tenant" },
+                )
+            } else {
+                format!(
+                    "`{name}` is not a parameter of the route \"{path}\", and the action takes no JSON input: name one of {}",
+                    route.params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                )
+            };
+            cx.error(named.value.span(), message);
             return None;
         }
     };

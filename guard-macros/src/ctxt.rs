@@ -4,6 +4,7 @@
 use std::fmt::Display;
 
 use proc_macro2::Span;
+use quote::ToTokens;
 
 pub(crate) struct Ctxt {
     errors: Option<Vec<syn::Error>>,
@@ -16,6 +17,13 @@ impl Ctxt {
 
     pub(crate) fn error(&mut self, span: Span, message: impl Display) {
         self.push(syn::Error::new(span, message));
+    }
+
+    /// An error underlining all of `tokens`, not only their first token
+    /// (stable Rust cannot join spans; `syn` spans the emitted
+    /// `compile_error!` from the first token to the last instead).
+    pub(crate) fn error_spanned(&mut self, tokens: impl ToTokens, message: impl Display) {
+        self.push(syn::Error::new_spanned(tokens, message));
     }
 
     pub(crate) fn push(&mut self, error: syn::Error) {

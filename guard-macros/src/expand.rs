@@ -1,7 +1,7 @@
 //! Code generation for a validated action. No error branches: `check.rs`
 //! has ruled out everything that could go wrong here.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -23,6 +23,13 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
     inner.vis = syn::Visibility::Inherited;
 
     let spec = spec(action, &private);
+    // The stand-in type takes the function's name and its span, so "`Routed`
+    // is not implemented for `report`" points at the function.
+    let decl = quote_spanned! {name.span()=>
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug)]
+        #vis struct #name;
+    };
     let required = required(action);
     let routed = action.route.as_ref().map(|_| quote!(impl #private::Routed for #name {}));
 
@@ -38,8 +45,21 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
             Role::Authorized => call_args.push(quote!(__guard_auth)),
             Role::Grant(permission) => {
                 let var = format_ident!("__guard_grant_{}", i);
-                grant_asserts.push(quote_spanned! {permission.span()=>
-                    const _: () = #private::assert_granted(<#permission as #krate::Permission>::NAME, #required);
+                let span = permission.span();
+                let message = format!(
+                    "this action takes `Grant<{ty}>`, but `{ty}` is not among the permissions it requires ({listed}): \
+                     add `{ty}`'s permission to `requires`, or remove the `Grant<{ty}>` parameter",
+                    ty = text(permission),
+                    listed = listed(action),
+                );
+                // Spanned on the permission type, `private` included, so the
+                // error underlines the user's type and not the attribute.
+                let private = respan(private.clone(), span);
+                let krate = respan(krate.clone(), span);
+                grant_asserts.push(quote_spanned! {span=>
+                    const _: () = if !#private::is_required(<#permission as #krate::Permission>::NAME, #required) {
+                        ::core::panic!(#message)
+                    };
                 });
                 grants.push(quote! {
                     let #var = match __guard_auth.grant::<#permission>() {
@@ -50,13 +70,13 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                 call_args.push(quote!(#var));
             }
             Role::Json(input) => {
-                bounds.push(quote_spanned!(input.span()=> #input: #private::JsonInput));
                 input_ty = Some(input);
                 call_args.push(quote!(#private::Json(__guard_input)));
             }
             Role::Extractor => {
                 let var = format_ident!("__guard_arg_{}", i);
-                bounds.push(quote_spanned!(ty.span()=> #ty: #private::FromRequestParts<__S>));
+                let private = respan(private.clone(), ty.span());
+                bounds.push(quote_spanned!(ty.span()=> #ty: #private::Extractor<__S>));
                 steps.push(quote! {
                     let #var = match __guard_gate.extract::<#ty, __S>(&mut __guard_parts, &__guard_state).await {
                         #private::Result::Ok(value) => value,
@@ -68,12 +88,21 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
         }
     }
     steps.push(match input_ty {
-        Some(input) => quote! {
-            let __guard_input: #input = match __guard_gate.decode::<#input>(&__guard_parts, __guard_body).await {
-                #private::Result::Ok(input) => input,
-                #private::Result::Err(refusal) => return refusal,
-            };
-        },
+        Some(input) => {
+            // `decode` requires `JsonInput`: a type that is not one gets that
+            // trait's message, on the type.
+            // The whole call is spanned on the type, so the failed bound and
+            // the `.await` on it are one error there, not a second one on
+            // the attribute.
+            let span = input.span();
+            let private = respan(private.clone(), span);
+            quote_spanned! {span=>
+                let __guard_input: #input = match #private::decode::<#input>(&mut __guard_gate, &__guard_parts, __guard_body).await {
+                    #private::Result::Ok(input) => input,
+                    #private::Result::Err(refusal) => return refusal,
+                };
+            }
+        }
         None => quote!(let _ = __guard_body;),
     });
     if let Some(object) = &action.object {
@@ -92,7 +121,17 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
         });
     }
     if let Some(check) = &action.check {
-        let call = quote_spanned!(check.span()=> #check(&context).await);
+        if action.replay.is_some() {
+            // A retry must read 409 even if its first use changed what the
+            // check sees; the atomic claim still happens after the check.
+            steps.push(quote! {
+                if let #private::Result::Err(refusal) = __guard_gate.check_replay_unused().await {
+                    return refusal;
+                }
+            });
+        }
+        let private = respan(private.clone(), check.span());
+        let call = quote_spanned!(check.span()=> #private::CheckFn::call(#check, &context).await);
         steps.push(quote! {
             let __guard_verdict = match __guard_gate.check_context(&__guard_parts) {
                 #private::Option::Some(context) => #private::Option::Some(#call),
@@ -120,13 +159,14 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
         syn::ReturnType::Default => Span::call_site(),
         syn::ReturnType::Type(_, ty) => ty.span(),
     };
-    let respond = quote_spanned!(output=> #private::IntoResponse::into_response(__guard_output));
+    let respond = {
+        let private = respan(private.clone(), output);
+        quote_spanned!(output=> #private::Respond::respond(__guard_output))
+    };
 
     quote! {
         #(#docs)*
-        #[allow(non_camel_case_types)]
-        #[derive(Clone, Copy, Debug)]
-        #vis struct #name;
+        #decl
 
         const _: () = {
             static __GUARD_SPEC: #private::ActionSpec = #spec;
@@ -207,7 +247,7 @@ fn spec(action: &Valid, private: &TokenStream) -> TokenStream {
     );
     let check = option(
         action.check.as_ref().map(|path| {
-            let text = quote!(#path).to_string().replace(' ', "");
+            let text = text(path);
             quote!(#text)
         }),
         private,
@@ -234,5 +274,37 @@ fn option(value: Option<TokenStream>, private: &TokenStream) -> TokenStream {
     match value {
         Some(value) => quote!(#private::Option::Some(#value)),
         None => quote!(#private::Option::None),
+    }
+}
+
+/// `tokens` with every span set to `span`, so an error about a generated
+/// bound or call lands on the user's token and not on the attribute.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Group(group) => {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                TokenTree::Group(respanned)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
+/// A type or path as the user would write it.
+fn text(tokens: &impl quote::ToTokens) -> String {
+    tokens.to_token_stream().to_string().replace(' ', "")
+}
+
+/// The required permissions, as listed in an error message.
+fn listed(action: &Valid) -> String {
+    match &action.policy {
+        Policy::Requires(list) => list.iter().map(|p| format!("\"{}\"", p.value())).collect::<Vec<_>>().join(", "),
+        _ => "none".to_owned(),
     }
 }

@@ -5,6 +5,7 @@ pub use crate::mount::{GuardedAction, Routed, Sealed};
 pub use crate::permission::is_required;
 pub use crate::spec::{ActionSpec, Fresh, KeySource, ObjectSpec, PolicyKind};
 pub use crate::BoxFuture;
+use crate::{CheckContext, CheckError};
 pub use axum::body::Body;
 pub use axum::extract::FromRequestParts;
 pub use axum::http::request::Parts;
@@ -21,15 +22,65 @@ pub use std::boxed::Box;
     note = "add `#[derive(serde::Deserialize, serde::Serialize)]`: guard serializes the input back to refuse unknown fields, even through `#[serde(flatten)]`"
 )]
 pub trait JsonInput: serde::de::DeserializeOwned + serde::Serialize + Send + 'static {}
+#[diagnostic::do_not_recommend]
 impl<T: serde::de::DeserializeOwned + serde::Serialize + Send + 'static> JsonInput for T {}
 
-/// Asserts at compile time that a `Grant<P>` parameter's permission is
-/// among the action's `requires`.
-pub const fn assert_granted(name: &str, required: &[&str]) {
-    assert!(
-        is_required(name, required),
-        "this action takes a `Grant` of a permission it does not require: add that permission to `requires = ...`, or drop the `Grant` parameter"
-    );
+/// A custom check (`check = path`): an
+/// `async fn(&CheckContext<'_>) -> Result<(), CheckError>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an action's `check`",
+    label = "expected an `async fn(&CheckContext<'_>) -> Result<(), CheckError>`",
+    note = "write the check as `async fn name(context: &guard_runtime::CheckContext<'_>) -> Result<(), guard_runtime::CheckError>`"
+)]
+pub trait CheckFn<'a> {
+    /// Runs the check. Boxed, so a wrong check is one error, not two.
+    fn call(self, context: &'a CheckContext<'a>) -> BoxFuture<'a, Result<(), CheckError>>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<'a, F, Fut> CheckFn<'a> for F
+where
+    F: FnOnce(&'a CheckContext<'a>) -> Fut,
+    Fut: core::future::Future<Output = Result<(), CheckError>> + Send + 'a,
+{
+    fn call(self, context: &'a CheckContext<'a>) -> BoxFuture<'a, Result<(), CheckError>> {
+        Box::pin(self(context))
+    }
+}
+
+/// Decodes an action's JSON input; the bound carries `JsonInput`'s message.
+pub async fn decode<T: JsonInput>(gate: &mut Gate, parts: &Parts, body: Body) -> Result<T, Response> {
+    gate.decode(parts, body).await
+}
+
+/// An action's parameter other than `Authorized`, `Grant` and `Json`: an
+/// axum extractor for the router's state.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a parameter of an action",
+    label = "not an axum extractor (`FromRequestParts`) for this router's state",
+    note = "an action takes `Authorized`, typed `Grant<P>`s, axum extractors such as `Path<T>`, `Query<T>`, `State<T>` or `HeaderMap`, and a last `Json<T>` input"
+)]
+pub trait Extractor<S>: FromRequestParts<S> {}
+
+#[diagnostic::do_not_recommend]
+impl<S, T: FromRequestParts<S>> Extractor<S> for T {}
+
+/// An action's return type: anything axum can turn into a response.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an action's response",
+    label = "this return type does not implement `axum::response::IntoResponse`",
+    note = "return a type that does, such as `Json<T>`, `String` or `Result<Json<T>, guard_runtime::ActionError>`, or implement `IntoResponse` for `{Self}`"
+)]
+pub trait Respond {
+    /// Turns the body's output into the response.
+    fn respond(self) -> Response;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: IntoResponse> Respond for T {
+    fn respond(self) -> Response {
+        self.into_response()
+    }
 }
 
 /// An object key taken from an input field.
