@@ -7,6 +7,11 @@
 
 mod denials;
 mod replay;
+mod sweep;
+
+pub(crate) use sweep::Sweeper;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 pub use denials::{DenialStore, DenialWindow, MemoryDenialStore};
 pub use replay::{MemoryReplayStore, ReplayStore};
