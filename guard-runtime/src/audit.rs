@@ -32,8 +32,10 @@ pub enum Decision {
 /// One authorization decision, as written to the audit log.
 #[derive(Clone, Debug, Serialize)]
 pub struct DecisionRecord {
-    /// RFC 3339 time of the decision, UTC.
-    pub ts: String,
+    /// Time of the decision; written as RFC 3339 UTC with microseconds.
+    /// Formatted by the writer, off the request path.
+    #[serde(serialize_with = "rfc3339")]
+    pub ts: SystemTime,
     /// The request's `x-request-id`.
     pub request_id: Option<String>,
     /// The principal's id; `None` when unauthenticated.
@@ -63,8 +65,8 @@ pub struct DecisionRecord {
     pub latency_us: u64,
 }
 
-pub(crate) fn now_rfc3339() -> String {
-    humantime::format_rfc3339_micros(SystemTime::now()).to_string()
+fn rfc3339<S: serde::Serializer>(ts: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&humantime::format_rfc3339_micros(*ts))
 }
 
 /// Where decision records are written.

@@ -20,7 +20,7 @@ use crate::{ObjectMeta, Permission, Principal, Reach, StoreError};
 /// ```
 #[derive(Debug)]
 pub struct Authorized {
-    pub(crate) principal: Principal,
+    pub(crate) principal: std::sync::Arc<Principal>,
     pub(crate) session: Option<SessionId>,
     pub(crate) reach: Reach,
     pub(crate) required: &'static [&'static str],

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
-use axum::http::{header, request::Parts, HeaderName, Method};
+use axum::http::{header, request::Parts, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::audit::{now_rfc3339, Decision, DecisionRecord};
+use crate::audit::{Decision, DecisionRecord};
 use crate::authn::{Authenticated, Authentication, SessionId, Via};
 use crate::runtime::{Mounted, Runtime};
 use crate::spec::{Fresh, KeySource, PolicyKind};
@@ -35,7 +35,7 @@ pub struct Gate {
     method: Method,
     path: String,
     probe_key: String,
-    principal: Option<Principal>,
+    principal: Option<Arc<Principal>>,
     session: Option<(SessionId, String)>,
     reach: Reach,
     replay_key: Option<String>,
@@ -87,7 +87,7 @@ impl Gate {
         gate.probe_key = format!("principal:{}/{}", principal.tenant, principal.id);
         let kind = principal.kind;
         let authenticated_at = principal.authenticated_at;
-        gate.principal = Some(principal);
+        gate.principal = Some(Arc::new(principal));
         if let Via::Session { id, csrf_token } = via {
             gate.session = Some((id, csrf_token));
         }
@@ -123,7 +123,7 @@ impl Gate {
         // 5. The replay header must be there; it is claimed only at the end.
         if let Some(name) = spec.replay {
             match replay_key(parts, name) {
-                Some(key) => gate.replay_key = Some(key),
+                Some(key) => gate.replay_key = Some(scoped_replay_key(spec.name, gate.principal.as_deref(), &key)),
                 None => {
                     let detail =
                         format!("This action needs a single-use `{name}` header of 1 to 255 visible ASCII characters.");
@@ -218,6 +218,18 @@ impl Gate {
         Some(CheckContext { principal: self.principal.as_ref()?, object: self.object.as_ref(), request: parts })
     }
 
+    /// Before the custom check: a replay key that is already used answers
+    /// 409 now, since the first use may have changed what the check sees
+    /// (a captured payment is no longer capturable). Nothing is claimed here.
+    pub async fn check_replay_unused(&mut self) -> Step {
+        let Some(key) = self.replay_key.as_deref() else { return Ok(()) };
+        match self.rt.replay.is_claimed(key).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(self.deny(Code::Replayed).await),
+            Err(err) => Err(self.unavailable(err).await),
+        }
+    }
+
     /// Step 9: the custom check's verdict.
     pub async fn checked(&mut self, verdict: Option<Result<(), CheckError>>) -> Step {
         match verdict {
@@ -232,7 +244,7 @@ impl Gate {
     /// its proof.
     pub async fn admit(&mut self, required: &'static [&'static str]) -> Step<Authorized> {
         self.admit_common().await?;
-        let Some(principal) = self.principal.take() else { return Err(self.deny(Code::Unavailable).await) };
+        let Some(principal) = self.principal.clone() else { return Err(self.deny(Code::Unavailable).await) };
         Ok(Authorized {
             principal,
             session: self.session.take().map(|(id, _)| id),
@@ -250,9 +262,7 @@ impl Gate {
 
     async fn admit_common(&mut self) -> Step {
         if let Some(key) = self.replay_key.take() {
-            let principal = self.principal.as_ref().map_or("", |p| p.id.as_str());
-            let scoped = format!("{}\u{0}{}\u{0}{}", self.action.spec.name, principal, key);
-            match self.rt.replay.claim(&scoped, self.rt.replay_ttl).await {
+            match self.rt.replay.claim(&key, self.rt.replay_ttl).await {
                 Ok(true) => {}
                 Ok(false) => return Err(self.deny(Code::Replayed).await),
                 Err(err) => return Err(self.unavailable(err).await),
@@ -266,13 +276,22 @@ impl Gate {
         Ok(())
     }
 
-    /// After the body: counts the body's own 401/403 (a login form's wrong
-    /// password) toward the probing limit.
+    /// After the body: an action's own refusal (a login form's wrong
+    /// password: 401, a wrong current password: 403) is a decision too. It
+    /// is audited as a deny after the allow, and counts toward probing.
     pub async fn finish(self, response: Response) -> Response {
-        let status = response.status().as_u16();
-        if (status == 401 || status == 403) && self.rt.probe_threshold > 0 {
-            if let Err(err) = self.rt.denials.add(&self.probe_key, self.rt.probe_window).await {
-                tracing::error!(target: "guard::gate", error = %err, "denial store failed after the action ran");
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            let code = Code::from_status(status);
+            let record = self.record(Decision::Deny, code.as_str());
+            // The body already ran: a failure here can only be logged.
+            if let Err(err) = self.rt.auditor.send(record).await {
+                tracing::error!(target: "guard::gate", error = %err, "audit failed after the action ran");
+            }
+            if self.rt.probe_threshold > 0 {
+                if let Err(err) = self.rt.denials.add(&self.probe_key, self.rt.probe_window).await {
+                    tracing::error!(target: "guard::gate", error = %err, "denial store failed after the action ran");
+                }
             }
         }
         response
@@ -337,7 +356,7 @@ impl Gate {
     fn record(&self, decision: Decision, code: &'static str) -> DecisionRecord {
         let principal = self.principal.as_ref();
         DecisionRecord {
-            ts: now_rfc3339(),
+            ts: SystemTime::now(),
             request_id: self.request_id.clone(),
             principal: principal.map(|p| p.id.clone()),
             principal_kind: principal.map(|p| p.kind),
@@ -401,6 +420,13 @@ fn origin_allowed(origin: &str, parts: &Parts, allowed: &[String]) -> bool {
     let Some(host) = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return false };
     let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
     authority.is_some_and(|a| a.eq_ignore_ascii_case(host))
+}
+
+/// Replay keys are single-use per action and principal, so two callers (or
+/// two actions) never collide on a client-chosen key.
+fn scoped_replay_key(action: &str, principal: Option<&Principal>, key: &str) -> String {
+    let principal = principal.map_or("", |p| p.id.as_str());
+    format!("{action}\u{0}{principal}\u{0}{key}")
 }
 
 /// The replay header's value, if exactly one well-formed one was sent.

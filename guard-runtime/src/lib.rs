@@ -76,6 +76,7 @@ mod mount;
 pub mod permission;
 pub mod policy;
 mod principal;
+mod request_id;
 pub mod resolve;
 mod runtime;
 mod spec;

@@ -245,6 +245,10 @@ impl TokenStore for Shared<dyn TokenStore> {
 }
 
 impl ReplayStore for Shared<dyn ReplayStore> {
+    fn is_claimed<'a>(&'a self, key: &'a str) -> guard_runtime::BoxFuture<'a, Result<bool, guard_runtime::StoreError>> {
+        self.0.is_claimed(key)
+    }
+
     fn claim<'a>(
         &'a self,
         key: &'a str,

@@ -45,6 +45,10 @@ impl TokenStore for Broken {
 }
 
 impl ReplayStore for Broken {
+    fn is_claimed<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        fail()
+    }
+
     fn claim<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
         fail()
     }

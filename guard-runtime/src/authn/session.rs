@@ -8,6 +8,7 @@ use axum::http::{header, request::Parts, HeaderValue};
 use cookie::{Cookie, SameSite};
 
 use super::{hash_secret, random_secret, Authenticated, Authentication, Authenticator, SessionId, Via};
+use crate::store::Sweeper;
 use crate::{BoxFuture, Principal, StoreError};
 
 /// What a session store keeps for one session. The store is keyed by the
@@ -47,7 +48,7 @@ pub trait SessionStore: Send + Sync + 'static {
 /// In-process [`SessionStore`]: zero setup, one instance only.
 #[derive(Clone, Debug, Default)]
 pub struct MemorySessionStore {
-    sessions: Arc<RwLock<HashMap<String, SessionRecord>>>,
+    sessions: Arc<RwLock<(HashMap<String, SessionRecord>, Sweeper)>>,
 }
 
 impl MemorySessionStore {
@@ -67,7 +68,7 @@ impl SessionStore for MemorySessionStore {
         let found = self
             .sessions
             .read()
-            .map(|map| map.get(id_hash).filter(|r| r.expires_at > now).cloned())
+            .map(|guard| guard.0.get(id_hash).filter(|r| r.expires_at > now).cloned())
             .map_err(|_| poisoned());
         Box::pin(std::future::ready(found))
     }
@@ -77,8 +78,12 @@ impl SessionStore for MemorySessionStore {
         let done = self
             .sessions
             .write()
-            .map(|mut map| {
-                map.retain(|_, r| r.expires_at > now); // logins are rare: sweep then
+            .map(|mut guard| {
+                let (map, sweeper) = &mut *guard;
+                sweeper.maybe(map.len(), || {
+                    map.retain(|_, r| r.expires_at > now);
+                    map.len()
+                });
                 map.insert(id_hash.to_owned(), record);
             })
             .map_err(|_| poisoned());
@@ -86,7 +91,7 @@ impl SessionStore for MemorySessionStore {
     }
 
     fn revoke<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        let done = self.sessions.write().map(|mut map| drop(map.remove(id_hash))).map_err(|_| poisoned());
+        let done = self.sessions.write().map(|mut guard| drop(guard.0.remove(id_hash))).map_err(|_| poisoned());
         Box::pin(std::future::ready(done))
     }
 
@@ -98,7 +103,8 @@ impl SessionStore for MemorySessionStore {
         let done = self
             .sessions
             .write()
-            .map(|mut map| map.retain(|hash, r| r.principal.id != principal_id || Some(hash.as_str()) == keep))
+            // A scan: revoking every session of a user is rare (password change).
+            .map(|mut guard| guard.0.retain(|hash, r| r.principal.id != principal_id || Some(hash.as_str()) == keep))
             .map_err(|_| poisoned());
         Box::pin(std::future::ready(done))
     }
@@ -199,6 +205,18 @@ impl Sessions {
             .max_age(cookie::time::Duration::ZERO)
             .build();
         HeaderValue::try_from(cookie.to_string()).map_err(|e| StoreError::new("session cookie", e))
+    }
+
+    /// The session id the request presents in its cookie, if exactly one
+    /// well-formed one (whether or not it is live). For revoking a session
+    /// presented to a public action, such as a login replacing it.
+    pub fn presented(&self, parts: &Parts) -> Option<SessionId> {
+        self.cookie_value(parts).ok().flatten().map(|id| SessionId(id.to_owned()))
+    }
+
+    /// Ends the session `id` server-side.
+    pub async fn revoke(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.store.revoke(&hash_secret(&id.0)).await
     }
 
     /// Records that the session's user proved its credential again just now.

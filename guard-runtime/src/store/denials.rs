@@ -2,6 +2,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::sweep::Sweeper;
 use crate::{BoxFuture, StoreError};
 
 /// The denials counted for one key in the current window.
@@ -27,10 +28,13 @@ pub trait DenialStore: Send + Sync + 'static {
     fn add<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>>;
 }
 
+/// When a key's window opened, and its denials so far.
+type Window = (Instant, u32);
+
 /// In-process [`DenialStore`].
 #[derive(Clone, Debug, Default)]
 pub struct MemoryDenialStore {
-    windows: Arc<Mutex<HashMap<String, (Instant, u32)>>>,
+    windows: Arc<Mutex<(HashMap<String, Window>, Sweeper)>>,
 }
 
 impl MemoryDenialStore {
@@ -41,7 +45,8 @@ impl MemoryDenialStore {
 
     fn update(&self, key: &str, window: Duration, add: u32) -> Result<DenialWindow, StoreError> {
         let now = Instant::now();
-        let mut windows = self.windows.lock().map_err(|_| StoreError::new("denial store", "lock poisoned"))?;
+        let mut guard = self.windows.lock().map_err(|_| StoreError::new("denial store", "lock poisoned"))?;
+        let (windows, sweeper) = &mut *guard;
         if add == 0 {
             // Reads are the hot path: no allocation, no insertion.
             return Ok(match windows.get(key) {
@@ -51,9 +56,10 @@ impl MemoryDenialStore {
                 _ => DenialWindow { count: 0, resets_in: window },
             });
         }
-        if windows.len() > 4096 {
+        sweeper.maybe(windows.len(), || {
             windows.retain(|_, (opened, _)| now < *opened + window);
-        }
+            windows.len()
+        });
         let entry = windows.entry(key.to_owned()).or_insert((now, 0));
         if now >= entry.0 + window {
             *entry = (now, 0);

@@ -2,6 +2,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::sweep::Sweeper;
 use crate::{BoxFuture, StoreError};
 
 /// Single-use keys (`Idempotency-Key`, nonces).
@@ -15,12 +16,17 @@ pub trait ReplayStore: Send + Sync + 'static {
     /// claims of one key (on any instance sharing the store) exactly one
     /// returns `Ok(true)`; the others, and later ones, `Ok(false)`.
     fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Whether `key` is already claimed, without claiming it. Lets a retry
+    /// answer 409 before checks whose outcome the first use changed (a
+    /// workflow state); the atomic [`claim`](ReplayStore::claim) still decides.
+    fn is_claimed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
 }
 
 /// In-process [`ReplayStore`].
 #[derive(Clone, Debug, Default)]
 pub struct MemoryReplayStore {
-    keys: Arc<Mutex<HashMap<String, Instant>>>,
+    keys: Arc<Mutex<(HashMap<String, Instant>, Sweeper)>>,
 }
 
 impl MemoryReplayStore {
@@ -31,15 +37,27 @@ impl MemoryReplayStore {
 }
 
 impl ReplayStore for MemoryReplayStore {
+    fn is_claimed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let now = Instant::now();
+        let claimed = self
+            .keys
+            .lock()
+            .map(|guard| guard.0.get(key).is_some_and(|expires| *expires > now))
+            .map_err(|_| StoreError::new("replay store", "lock poisoned"));
+        Box::pin(std::future::ready(claimed))
+    }
+
     fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
         let now = Instant::now();
         let claimed = self
             .keys
             .lock()
-            .map(|mut keys| {
-                if keys.len() > 4096 {
+            .map(|mut guard| {
+                let (keys, sweeper) = &mut *guard;
+                sweeper.maybe(keys.len(), || {
                     keys.retain(|_, expires| *expires > now);
-                }
+                    keys.len()
+                });
                 match keys.get(key) {
                     Some(expires) if *expires > now => false,
                     _ => {
