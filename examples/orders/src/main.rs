@@ -1,1 +1,138 @@
-fn main() {}
+//! The orders demo of guard. See README.md and the contract in
+//! `orders-api.md`.
+
+mod actions;
+mod app;
+mod checks;
+mod config;
+mod db;
+mod model;
+mod passwords;
+mod principals;
+mod resolvers;
+mod state;
+mod stores;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::Parser;
+use tokio::net::TcpListener;
+
+use crate::config::{DbLocation, Flags};
+
+/// Bad flags, an unusable path or port: one line on stderr, exit code 2.
+const USAGE_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let flags = match Flags::try_parse() {
+        Ok(flags) => flags,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    // Before anything is created: a bad path leaves nothing behind.
+    let db = match flags.validate() {
+        Ok(db) => db,
+        Err(message) => return usage_error(&message),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return usage_error(&format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(run(flags, db))
+}
+
+/// Prints only the first line of `message`: scripts get one line to show.
+fn usage_error(message: &str) -> ExitCode {
+    let line = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    eprintln!("orders-example: {line}");
+    ExitCode::from(USAGE_ERROR)
+}
+
+async fn run(flags: Flags, db: DbLocation) -> ExitCode {
+    // Bind before opening the database, so a busy port writes nothing either.
+    let listener = match TcpListener::bind(flags.addr).await {
+        Ok(listener) => listener,
+        Err(e) => return usage_error(&format!("--addr {}: {e}", flags.addr)),
+    };
+    let (pool, seeded) = match db::open(&db).await {
+        Ok(opened) => opened,
+        Err(message) => return usage_error(&message),
+    };
+    // Logging starts once startup can no longer fail with a usage error.
+    init_tracing();
+    if seeded {
+        tracing::info!("seeded an empty database with the demo principals");
+    }
+    if let Err(e) = passwords::warm_up().await {
+        tracing::error!(error = %e, "cannot prepare password hashing");
+        return ExitCode::FAILURE;
+    }
+    let settings = app::Settings {
+        audit_log: flags.audit_log.clone(),
+        probe_threshold: flags.probe_threshold,
+        reauth_window: Duration::from_secs(flags.reauth_window),
+    };
+    let (router, audit) = app::build(pool.clone(), &settings);
+    let addr = match listener.local_addr() {
+        Ok(addr) => addr,
+        Err(e) => return usage_error(&format!("--addr {}: {e}", flags.addr)),
+    };
+    // Tests and scripts read this line to find the port.
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, db = %flags.db, "serving");
+    // Connect info: unauthenticated denials are counted per peer address.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await;
+    if let Err(e) = audit.flush().await {
+        tracing::error!(error = %e, "audit records may be lost");
+    }
+    pool.close().await;
+    match served {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(ansi).with_env_filter(filter).init();
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish in-flight requests.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,119 @@
+//! Logging in and out, re-authenticating, changing one's password.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use guard_runtime::authn::{hash_secret, SessionStore};
+use guard_runtime::{action, ActionError, Authorized, Code, Json};
+use serde_json::json;
+
+use crate::model::{Login, PasswordChange, Reauth};
+use crate::state::AppState;
+use crate::{passwords, principals};
+
+/// The session cookie's name (guard's default).
+const SESSION_COOKIE: &str = "guard_session";
+const PASSWORD_MIN: usize = 8;
+const PASSWORD_MAX: usize = 256;
+
+/// The user's current password hash, if the user exists.
+async fn stored_hash(app: &AppState, user: &str) -> Result<Option<String>, ActionError> {
+    Ok(principals::user(&app.pool, user).await.map_err(ActionError::unavailable)?.map(|(_, hash)| hash))
+}
+
+/// Unknown user and wrong password answer the same 401, after the same
+/// argon2 work. Wrong passwords count toward the probing limit of the
+/// client address (guard counts a body's 401 too).
+#[action(POST "/login", public = "the login form: it checks the password itself, and denials count as probes")]
+pub async fn login(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Json(input): Json<Login>,
+) -> Result<Response, ActionError> {
+    let found = principals::user(&app.pool, &input.username).await.map_err(ActionError::unavailable)?;
+    let (principal, hash) = match found {
+        Some((principal, hash)) => (Some(principal), Some(hash)),
+        None => (None, None),
+    };
+    if !passwords::verify(input.password, hash).await? {
+        return Err(ActionError::unauthenticated());
+    }
+    let principal = principal.ok_or_else(ActionError::unauthenticated)?;
+    // A session the client already held ends here: a login always starts a
+    // new session with a new id, and never keeps an old one alive.
+    for value in presented_sessions(&headers) {
+        app.session_store.revoke(&hash_secret(value)).await?;
+    }
+    let user = principal.id.clone();
+    let session = app.sessions.login(principal).await?;
+    let body = Json(json!({ "user": user, "csrf_token": session.csrf_token }));
+    Ok(([(header::SET_COOKIE, session.set_cookie)], body).into_response())
+}
+
+/// The values of every session cookie the request carries.
+fn presented_sessions(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// Ends the session server-side: the cookie is worthless from now on, even
+/// if the browser kept it.
+#[action(POST "/logout", authenticated, callers = user)]
+pub async fn logout(auth: Authorized, State(app): State<AppState>) -> Result<Response, ActionError> {
+    let session = auth.session().ok_or_else(|| ActionError::new(Code::WrongCallerKind))?;
+    let clear = app.sessions.logout(session).await?;
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+/// Proves the password again, renewing the session's authentication time
+/// for the `fresh` actions.
+#[action(POST "/reauth", authenticated, callers = user)]
+pub async fn reauth(
+    auth: Authorized,
+    State(app): State<AppState>,
+    Json(input): Json<Reauth>,
+) -> Result<StatusCode, ActionError> {
+    let session = auth.session().ok_or_else(|| ActionError::new(Code::WrongCallerKind))?;
+    let hash = stored_hash(&app, &auth.principal().id).await?;
+    if !passwords::verify(input.password, hash).await? {
+        return Err(ActionError::new(Code::ReauthRequired));
+    }
+    app.sessions.reauthenticate(session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Needs a recent authentication; revokes every other session of the user.
+#[action(POST "/account/password", authenticated, callers = user, fresh)]
+pub async fn change_password(
+    auth: Authorized,
+    State(app): State<AppState>,
+    Json(input): Json<PasswordChange>,
+) -> Result<StatusCode, ActionError> {
+    let len = input.new_password.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
+        return Err(ActionError::invalid_input(format!(
+            "`new_password` must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"
+        )));
+    }
+    let user = auth.principal().id.as_str();
+    let hash = stored_hash(&app, user).await?;
+    if !passwords::verify(input.current_password, hash).await? {
+        return Err(ActionError::new(Code::Forbidden).with_detail("The current password is wrong."));
+    }
+    let new_hash = passwords::hash(input.new_password).await?;
+    sqlx::query("UPDATE users SET password_hash = ? WHERE name = ?")
+        .bind(new_hash)
+        .bind(user)
+        .execute(&app.pool)
+        .await
+        .map_err(ActionError::unavailable)?;
+    app.sessions.revoke_all(user, auth.session()).await?;
+    tracing::info!(user, "password changed; other sessions revoked");
+    Ok(StatusCode::NO_CONTENT)
+}

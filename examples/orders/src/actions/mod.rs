@@ -1,0 +1,7 @@
+//! The guarded actions, one file per area.
+
+pub mod account;
+pub mod admin;
+pub mod health;
+pub mod orders;
+pub mod payments;

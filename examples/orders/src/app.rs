@@ -1,0 +1,70 @@
+//! Assembles the guarded app: policy, authenticator, resolvers, actions.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use guard_runtime::audit::JsonLinesSink;
+use guard_runtime::authn::{Sessions, Tokens};
+use guard_runtime::{Actions, AuditHandle, RolePolicy};
+use sqlx::SqlitePool;
+
+use crate::actions::{account, admin, health, orders, payments};
+use crate::resolvers::resolvers;
+use crate::state::AppState;
+use crate::stores::{SqliteSessionStore, SqliteTokenStore};
+
+/// The knobs the flags turn.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub audit_log: Option<PathBuf>,
+    pub probe_threshold: u32,
+    pub reauth_window: Duration,
+}
+
+/// Users get permissions through roles; services and agents carry scopes
+/// (in the database), and an agent never gets more than its user's roles.
+pub fn policy() -> RolePolicy {
+    RolePolicy::new()
+        .role("customer", ["orders:read", "orders:write"])
+        .tenant_role("support", ["orders:read"])
+        .tenant_role("admin", ["orders:*", "service_accounts:rotate", "actions:read"])
+}
+
+pub fn build(pool: SqlitePool, settings: &Settings) -> (Router, AuditHandle) {
+    let session_store = SqliteSessionStore::new(pool.clone());
+    // `secure(false)`: the demo serves plain HTTP on loopback, where a
+    // `Secure` cookie would never be sent back. Behind TLS, drop this.
+    let sessions = Sessions::new(session_store.clone()).secure(false);
+    let tokens = Tokens::new(SqliteTokenStore::new(pool.clone()));
+    // Bearer header first, then the cookie: a request with both is judged
+    // by its deliberate credential.
+    let authenticator = (tokens.clone(), sessions.clone());
+
+    let mut actions = Actions::<AppState>::new(policy(), authenticator, resolvers(&pool))
+        .probing(settings.probe_threshold, Duration::from_secs(60))
+        .reauth_window(settings.reauth_window);
+    if let Some(path) = &settings.audit_log {
+        actions = actions.audit(JsonLinesSink::new(path), 4096);
+    }
+    let audit = actions.audit_handle();
+    let actions = actions
+        .mount(health::health)
+        .mount(account::login)
+        .mount(account::logout)
+        .mount(account::reauth)
+        .mount(account::change_password)
+        .mount(orders::list_orders)
+        .mount(orders::get_order)
+        .mount(orders::create_order)
+        .mount(orders::change_address)
+        .mount(orders::cancel_order)
+        .mount(orders::delete_order)
+        .mount(payments::capture_payment)
+        .mount(admin::rotate_service_key)
+        .mount(admin::list_actions);
+    let manifest = Arc::new(actions.manifest().to_vec());
+    let state = AppState { pool, sessions, tokens, session_store, manifest };
+    (actions.into_router(state), audit)
+}

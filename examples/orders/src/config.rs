@@ -1,0 +1,91 @@
+//! Command-line flags (each also an environment variable) and the checks
+//! that must pass before anything is written.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+/// The orders demo of guard: a small multi-tenant order service.
+#[derive(Debug, Parser)]
+#[command(name = "orders-example", version, about)]
+pub struct Flags {
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    #[arg(long, env = "ORDERS_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// SQLite database file (`:memory:` for a throwaway one).
+    #[arg(long, env = "ORDERS_DB", default_value = "orders.db")]
+    pub db: String,
+
+    /// Append audit records to this file as JSON lines (default: stderr through tracing).
+    #[arg(long, env = "ORDERS_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+
+    /// Denials per 60 s before 429 (per principal, or per client address when unauthenticated); 0 disables.
+    #[arg(long, env = "ORDERS_PROBE_THRESHOLD", default_value_t = 20)]
+    pub probe_threshold: u32,
+
+    /// How recent (in seconds) an authentication the sensitive actions need.
+    #[arg(long, env = "ORDERS_REAUTH_WINDOW", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub reauth_window: u64,
+}
+
+/// Where the database lives.
+#[derive(Clone, Debug)]
+pub enum DbLocation {
+    Memory,
+    File(PathBuf),
+}
+
+impl Flags {
+    /// Checks the paths the flags name without creating or writing anything,
+    /// so a bad flag leaves no half-made database or log behind.
+    pub fn validate(&self) -> Result<DbLocation, String> {
+        let db = if self.db == ":memory:" {
+            DbLocation::Memory
+        } else {
+            let path = PathBuf::from(&self.db);
+            check_writable_file("--db", &path)?;
+            DbLocation::File(path)
+        };
+        if let Some(log) = &self.audit_log {
+            check_writable_file("--audit-log", log)?;
+        }
+        Ok(db)
+    }
+}
+
+/// `path` is an existing regular file we can open for writing, or a new
+/// name in an existing directory we can write to.
+fn check_writable_file(flag: &str, path: &Path) -> Result<(), String> {
+    if path.as_os_str().is_empty() {
+        return Err(format!("{flag}: the path is empty"));
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {
+            // Opening for read and write changes nothing, and proves both.
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .map(drop)
+                .map_err(|e| format!("{flag}: cannot open {}: {e}", path.display()))
+        }
+        Ok(_) => Err(format!("{flag}: {} is not a regular file", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+                _ => PathBuf::from("."),
+            };
+            match std::fs::metadata(&parent) {
+                Ok(meta) if meta.is_dir() && !meta.permissions().readonly() => Ok(()),
+                Ok(meta) if meta.is_dir() => Err(format!("{flag}: directory {} is not writable", parent.display())),
+                Ok(_) => Err(format!("{flag}: {} is not a directory", parent.display())),
+                Err(e) => Err(format!("{flag}: directory {}: {e}", parent.display())),
+            }
+        }
+        Err(e) => Err(format!("{flag}: {}: {e}", path.display())),
+    }
+}

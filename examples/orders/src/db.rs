@@ -1,0 +1,118 @@
+//! The SQLite pool, its migrations, and the demo principals an empty
+//! database is seeded with.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use guard_runtime::authn::hash_secret;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use crate::config::DbLocation;
+use crate::passwords;
+
+/// Opens (creating if needed) and migrates the database, then seeds it if
+/// empty; says whether it did.
+pub async fn open(location: &DbLocation) -> Result<(SqlitePool, bool), String> {
+    let pool = match location {
+        // Every connection to `:memory:` is a separate database: keep exactly
+        // one, forever.
+        DbLocation::Memory => {
+            let options =
+                SqliteConnectOptions::from_str("sqlite::memory:").map_err(|e| format!("--db: {e}"))?.foreign_keys(true);
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await
+        }
+        DbLocation::File(path) => {
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            SqlitePoolOptions::new().max_connections(8).connect_with(options).await
+        }
+    }
+    .map_err(|e| format!("--db: cannot open the database: {e}"))?;
+    sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| format!("--db: cannot migrate the database: {e}"))?;
+    let seeded = seed(&pool).await.map_err(|e| format!("--db: cannot seed the database: {e}"))?;
+    Ok((pool, seeded))
+}
+
+struct DemoUser {
+    name: &'static str,
+    tenant: &'static str,
+    role: &'static str,
+    password: &'static str,
+}
+
+const USERS: &[DemoUser] = &[
+    DemoUser { name: "alice", tenant: "acme", role: "customer", password: "alice-pass" },
+    DemoUser { name: "bob", tenant: "acme", role: "customer", password: "bob-pass" },
+    DemoUser { name: "erin", tenant: "acme", role: "support", password: "erin-pass" },
+    DemoUser { name: "carol", tenant: "acme", role: "admin", password: "carol-pass" },
+    DemoUser { name: "dave", tenant: "globex", role: "customer", password: "dave-pass" },
+];
+
+/// The demo principals of the contract, inserted once into an empty database.
+async fn seed(pool: &SqlitePool) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?;
+    if users > 0 {
+        return Ok(false); // seeded before: keep changed passwords and rotated keys
+    }
+    // Hash concurrently: argon2 is slow by design.
+    let hashes = USERS.iter().map(|u| tokio::spawn(passwords::hash(u.password.to_owned()))).collect::<Vec<_>>();
+    let mut tx = pool.begin().await?;
+    for (user, hash) in USERS.iter().zip(hashes) {
+        let hash = hash.await??;
+        sqlx::query("INSERT INTO users (name, tenant, roles, password_hash) VALUES (?, ?, ?, ?)")
+            .bind(user.name)
+            .bind(user.tenant)
+            .bind(serde_json::to_string(&[user.role])?)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("INSERT INTO service_accounts (name, tenant, scopes) VALUES (?, ?, ?)")
+        .bind("svc-billing")
+        .bind("acme")
+        .bind(serde_json::to_string(&["orders:read", "payments:capture"])?)
+        .execute(&mut *tx)
+        .await?;
+    for (agent, user, scopes) in [("assistant", "alice", ["orders:read"]), ("helper", "bob", ["orders:*"])] {
+        sqlx::query("INSERT INTO agents (name, tenant, user_name, scopes) VALUES (?, 'acme', ?, ?)")
+            .bind(agent)
+            .bind(user)
+            .bind(serde_json::to_string(&scopes)?)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let credentials = [
+        ("svc-billing-demo-key", "service", "svc-billing"),
+        ("assistant-demo-token", "agent", "assistant"),
+        ("helper-demo-token", "agent", "helper"),
+    ];
+    for (secret, kind, name) in credentials {
+        sqlx::query("INSERT INTO credentials (secret_hash, credential_id, kind, name) VALUES (?, ?, ?, ?)")
+            .bind(hash_secret(secret))
+            .bind(credential_id(name))
+            .bind(kind)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The credential id of a service account's or agent's key: rotation revokes
+/// every key under it.
+pub fn credential_id(name: &str) -> String {
+    format!("key:{name}")
+}

@@ -1,0 +1,23 @@
+//! What every action body can reach through `State<AppState>`.
+
+use std::sync::Arc;
+
+use guard_runtime::authn::{Sessions, Tokens};
+use guard_runtime::ActionInfo;
+use sqlx::SqlitePool;
+
+use crate::stores::SqliteSessionStore;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: SqlitePool,
+    /// Logs users in and out (the same store the authenticator reads).
+    pub sessions: Sessions,
+    /// Rotates service-account keys (the same store the authenticator reads).
+    pub tokens: Tokens,
+    /// For revoking a session by the cookie a login request carried.
+    pub session_store: SqliteSessionStore,
+    /// `Actions::manifest()` of the mounted app, taken after mounting
+    /// everything: the listing can never drift from what is served.
+    pub manifest: Arc<Vec<ActionInfo>>,
+}
