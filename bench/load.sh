@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Load benchmark: the same handler body served (a) bare, (b) guarded with
+# audit to a JSON-lines file, (b') guarded with audit to a null sink, and
+# (c) the reference app's GET /orders/{id} as alice's agent. Server and
+# load generator are pinned to different cores; rounds alternate so that
+# machine noise hits every variant alike; only ratios within this run count.
+#
+# Usage: bench/load.sh [ROUNDS] [SECONDS] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${1:-3}
+SECS=${2:-5}
+CONNS=${3:-32}
+SERVER_CPU=0
+LOAD_CPU=1
+PORT_BASE=38080
+TOKEN=bench-agent-token
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)..." >&2
+  apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
+fi
+
+cargo build --release -q -p bench-server -p orders-example
+
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "server on port $1 did not start" >&2
+  return 1
+}
+
+start() { # name port command...
+  local name=$1 port=$2; shift 2
+  taskset -c "$SERVER_CPU" "$@" >"$work/$name.log" 2>&1 &
+  echo $! >"$work/$name.pid"
+  wait_port "$port"
+}
+
+stop() { kill "$(cat "$work/$1.pid")" 2>/dev/null || true; wait "$(cat "$work/$1.pid")" 2>/dev/null || true; }
+
+# run NAME URL [HEADER] -> appends "rps p50_us p99_us requests" to $work/NAME.txt
+run() {
+  local name=$1 url=$2 header=${3:-}
+  local out
+  if [ -n "$header" ]; then
+    out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "$header" "$url")
+  else
+    out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$url")
+  fi
+  if echo "$out" | grep -q "Non-2xx"; then
+    echo "$name: non-2xx answers:" >&2; echo "$out" >&2; exit 1
+  fi
+  local rps p50 p99 reqs
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "$rps $(to_us "$p50") $(to_us "$p99") $reqs" >>"$work/$name.txt"
+}
+
+to_us() { # wrk prints 1.23ms / 456.00us / 1.2s
+  awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n*1000; else if (v ~ /s$/) print n*1000000; else print n }'
+}
+
+start bare $((PORT_BASE)) target/release/bench-server 127.0.0.1:$((PORT_BASE)) bare
+start guarded $((PORT_BASE+1)) target/release/bench-server 127.0.0.1:$((PORT_BASE+1)) guarded "$work/audit.jsonl"
+start null $((PORT_BASE+2)) target/release/bench-server 127.0.0.1:$((PORT_BASE+2)) guarded-null
+start orders $((PORT_BASE+3)) target/release/orders-example --addr 127.0.0.1:$((PORT_BASE+3)) --db "$work/orders.db" --audit-log "$work/orders-audit.jsonl" --probe-threshold 0
+
+# An order of alice's for the agent to read.
+csrf=$(curl -s -c "$work/jar" -H 'content-type: application/json' -d '{"username":"alice","password":"alice-pass"}' "http://127.0.0.1:$((PORT_BASE+3))/login" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
+order=$(curl -s -b "$work/jar" -H "x-csrf-token: $csrf" -H 'content-type: application/json' -d '{"item":"book","quantity":1,"address":"1 Main St"}' "http://127.0.0.1:$((PORT_BASE+3))/orders" | sed 's/.*"id":"\{0,1\}\([0-9A-Za-z-]*\)"\{0,1\},.*/\1/')
+
+for round in $(seq "$ROUNDS"); do
+  echo "round $round/$ROUNDS" >&2
+  run bare "http://127.0.0.1:$((PORT_BASE))/orders/1"
+  run guarded "http://127.0.0.1:$((PORT_BASE+1))/orders/1" "Authorization: Bearer $TOKEN"
+  run null "http://127.0.0.1:$((PORT_BASE+2))/orders/1" "Authorization: Bearer $TOKEN"
+  run orders "http://127.0.0.1:$((PORT_BASE+3))/orders/$order" "Authorization: Bearer assistant-demo-token"
+done
+
+# Audit completeness: stop the guarded server (it flushes on the way out is
+# not needed: the sink writes each batch as it comes), then count lines.
+sleep 1
+served=$(awk '{s+=$4} END {print s}' "$work/guarded.txt")
+lines=$(wc -l <"$work/audit.jsonl")
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+col() { awk -v c="$2" '{print $c}' "$work/$1.txt" | median; }
+
+printf '\n%-34s %12s %10s %10s %14s\n' "variant (median of $ROUNDS rounds)" "req/s" "p50 us" "p99 us" "req/s vs bare"
+bare_rps=$(col bare 1); bare_p99=$(col bare 3)
+for v in bare guarded null orders; do
+  case $v in
+    bare) label="(a) bare axum";;
+    guarded) label="(b) guarded, audit to file";;
+    null) label="(b') guarded, audit to null sink";;
+    orders) label="(c) orders app, agent GET";;
+  esac
+  rps=$(col $v 1); p50=$(col $v 2); p99=$(col $v 3)
+  printf '%-34s %12.0f %10.0f %10.0f %14.3f\n' "$label" "$rps" "$p50" "$p99" "$(awk -v a="$rps" -v b="$bare_rps" 'BEGIN{print a/b}')"
+done
+printf '\np99 guarded/bare: %.3f   p99 null/bare: %.3f\n' \
+  "$(awk -v a="$(col guarded 3)" -v b="$bare_p99" 'BEGIN{print a/b}')" \
+  "$(awk -v a="$(col null 3)" -v b="$bare_p99" 'BEGIN{print a/b}')"
+printf 'audit lines written by (b): %s, requests served by (b): %s\n' "$lines" "$served"

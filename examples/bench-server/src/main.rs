@@ -1,0 +1,110 @@
+//! Serves one handler body three ways on one port, for `bench/load.sh`:
+//!
+//! * `bare`: a plain axum handler, no checks;
+//! * `guarded FILE`: the same body as a guarded action (bearer auth, agent
+//!   permission intersection with a wildcard scope, owner resolver) with
+//!   audit records appended to `FILE` as JSON lines;
+//! * `guarded-null`: the same, audit records discarded.
+//!
+//! Usage: `bench-server ADDR MODE [AUDIT_FILE]`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use axum::extract::Path;
+use axum::http::Method;
+use axum::routing::get;
+use axum::Router;
+use guard_runtime::audit::JsonLinesSink;
+use guard_runtime::authn::{MemoryTokenStore, Tokens};
+use guard_runtime::{
+    action, Actions, AuditSink, Authorized, BoxFuture, DecisionRecord, Delegation, ObjectMeta, Principal, Resolver,
+    Resolvers, RolePolicy, StoreError,
+};
+
+/// The token `bench/load.sh` sends.
+const TOKEN: &str = "bench-agent-token";
+
+fn body(id: &str) -> String {
+    format!("{{\"id\":\"{id}\",\"item\":\"book\",\"quantity\":1}}")
+}
+
+async fn bare(Path(id): Path<String>) -> String {
+    body(&id)
+}
+
+#[action(requires = "orders:read", owner = "id")]
+async fn guarded(_auth: Authorized, Path(id): Path<String>) -> String {
+    body(&id)
+}
+
+struct NullSink;
+
+impl AuditSink for NullSink {
+    fn write<'a>(&'a self, _: &'a [DecisionRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+struct Orders(HashMap<String, ObjectMeta>);
+
+impl Resolver for Orders {
+    fn resolve<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<ObjectMeta>, StoreError>> {
+        Box::pin(std::future::ready(Ok(self.0.get(key).cloned())))
+    }
+}
+
+async fn guarded_router(sink: impl AuditSink) -> Result<Router, StoreError> {
+    let tokens = Tokens::new(MemoryTokenStore::new());
+    let delegation = Delegation { user: "alice".into(), roles: vec!["customer".into()] };
+    tokens.issue(TOKEN, Principal::agent("assistant", "acme", ["orders:*"], delegation)).await?;
+    let orders = Orders((1..=100).map(|i| (i.to_string(), ObjectMeta::owned("acme", "alice"))).collect());
+    let policy = RolePolicy::new().role("customer", ["orders:read", "orders:write"]);
+    Ok(Actions::new(policy, tokens, Resolvers::new().with("orders", orders))
+        .audit(sink, 8192)
+        .probing(0, std::time::Duration::from_secs(60))
+        .mount_at(Method::GET, "/orders/{id}", guarded)
+        .into_router(()))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(addr), Some(mode)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: bench-server ADDR bare|guarded FILE|guarded-null");
+        return ExitCode::from(2);
+    };
+    let Ok(addr) = addr.parse::<SocketAddr>() else {
+        eprintln!("bench-server: `{addr}` is not an address");
+        return ExitCode::from(2);
+    };
+    let router = match (mode.as_str(), args.get(2)) {
+        ("bare", _) => Ok(Router::new().route("/orders/{id}", get(bare))),
+        ("guarded", Some(file)) => guarded_router(JsonLinesSink::new(file)).await,
+        ("guarded-null", _) => guarded_router(NullSink).await,
+        _ => {
+            eprintln!("bench-server: unknown mode `{mode}` (bare, guarded FILE, guarded-null)");
+            return ExitCode::from(2);
+        }
+    };
+    let router = match router {
+        Ok(router) => router,
+        Err(err) => {
+            eprintln!("bench-server: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("bench-server: cannot bind {addr}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(err) = axum::serve(listener, router).await {
+        eprintln!("bench-server: {err}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
