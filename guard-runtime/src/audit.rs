@@ -203,10 +203,16 @@ impl Auditor {
 
     /// Queues a record, waiting for room when the channel is full.
     pub(crate) async fn send(&self, record: DecisionRecord) -> Result<(), StoreError> {
-        self.sender()
-            .send(Message::Record(record))
-            .await
-            .map_err(|_| StoreError::new("audit channel", "writer stopped"))
+        let stopped = || StoreError::new("audit channel", "writer stopped");
+        // The channel has room almost always: no future, no waker. When it
+        // is full, wait for room (boxed, so the common path stays small).
+        match self.sender().try_send(Message::Record(record)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(message)) => {
+                Box::pin(self.sender().send(message)).await.map_err(|_| stopped())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(stopped()),
+        }
     }
 
     /// Waits until every record queued before this call is written.

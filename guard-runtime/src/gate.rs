@@ -18,7 +18,7 @@ use crate::audit::{Decision, DecisionRecord};
 use crate::authn::{Authenticated, Authentication, SessionId, Via};
 use crate::runtime::{Mounted, Runtime};
 use crate::spec::{Fresh, KeySource, PolicyKind};
-use crate::{ActionError, Authorized, CheckContext, CheckError, Code, ObjectMeta, Principal, Reach};
+use crate::{ActionError, Authorized, BoxFuture, CheckContext, CheckError, Code, ObjectMeta, Principal, Reach};
 
 const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -53,7 +53,7 @@ impl Gate {
             request_id: parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
             method: parts.method.clone(),
             path: parts.uri.path().to_owned(),
-            probe_key: client_key(parts),
+            probe_key: String::new(),
             principal: None,
             session: None,
             reach: Reach::Own,
@@ -69,6 +69,7 @@ impl Gate {
         }
         let spec = gate.action.spec;
         if let PolicyKind::Public(_) = spec.policy {
+            gate.probe_key = client_key(parts);
             gate.check_probing().await?;
             return Ok(gate);
         }
@@ -78,6 +79,7 @@ impl Gate {
         let authenticated = match gate.rt.authenticator.authenticate(parts).await {
             Ok(Authentication::Authenticated(found)) => found,
             Ok(Authentication::Missing | Authentication::Invalid) => {
+                gate.probe_key = client_key(parts);
                 gate.check_probing().await?;
                 return Err(gate.deny(Code::Unauthenticated).await);
             }
@@ -320,17 +322,28 @@ impl Gate {
         }
     }
 
-    async fn unavailable(&mut self, err: crate::StoreError) -> Response {
+    fn unavailable(&mut self, err: crate::StoreError) -> BoxFuture<'_, Response> {
         tracing::error!(target: "guard::gate", action = self.action.spec.name, error = %err, "store failed on the authorization path; denying");
-        self.deny(Code::Unavailable).await
+        self.deny(Code::Unavailable)
     }
 
-    async fn deny(&mut self, code: Code) -> Response {
-        self.deny_with(code, Cow::Borrowed(""), None).await
+    fn deny(&mut self, code: Code) -> BoxFuture<'_, Response> {
+        self.deny_with(code, Cow::Borrowed(""), None)
     }
 
-    /// Audits and counts a refusal, and renders it.
-    async fn deny_with(&mut self, code: Code, detail: Cow<'static, str>, retry_after: Option<Duration>) -> Response {
+    /// Audits and counts a refusal, and renders it. Boxed: refusals are the
+    /// rare path, and inlining their state (a whole audit record and channel
+    /// send) into every step's future would make each request move kilobytes.
+    fn deny_with(
+        &mut self,
+        code: Code,
+        detail: Cow<'static, str>,
+        retry_after: Option<Duration>,
+    ) -> BoxFuture<'_, Response> {
+        Box::pin(self.deny_inner(code, detail, retry_after))
+    }
+
+    async fn deny_inner(&mut self, code: Code, detail: Cow<'static, str>, retry_after: Option<Duration>) -> Response {
         tracing::trace!(target: "guard::gate", action = self.action.spec.name, code = code.as_str(), "denied");
         let mut error = ActionError::new(code);
         if !detail.is_empty() {

@@ -6,7 +6,10 @@
 //!   audit records appended to `FILE` as JSON lines;
 //! * `guarded-null`: the same, audit records discarded.
 //!
-//! Usage: `bench-server ADDR MODE [AUDIT_FILE]`.
+//! Usage: `bench-server ADDR MODE [AUDIT_FILE]`, or `bench-server --oneshot N
+//! MODE` to push N requests through the router in-process, with no network:
+//! for instruction counts under `valgrind --tool=callgrind`, which are exact
+//! and immune to the noise of a shared machine.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -68,9 +71,43 @@ async fn guarded_router(sink: impl AuditSink) -> Result<Router, StoreError> {
         .into_router(()))
 }
 
-#[tokio::main]
+/// Sends `n` requests through `router` in-process.
+async fn oneshot_loop(router: Router, n: usize, token: Option<&str>) -> ExitCode {
+    use tower::ServiceExt;
+    for i in 0..n {
+        let mut request = axum::http::Request::get(format!("/orders/{}", i % 100 + 1));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let Ok(request) = request.body(axum::body::Body::empty()) else { return ExitCode::FAILURE };
+        match router.clone().oneshot(request).await {
+            Ok(response) if response.status() == 200 => {}
+            _ => {
+                eprintln!("bench-server: request {i} was not answered 200");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--oneshot") {
+        let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        return match args.get(2).map(String::as_str) {
+            Some("bare") => oneshot_loop(Router::new().route("/orders/{id}", get(bare)), n, None).await,
+            Some("guarded-null") => match guarded_router(NullSink).await {
+                Ok(router) => oneshot_loop(router, n, Some(TOKEN)).await,
+                Err(_) => ExitCode::FAILURE,
+            },
+            _ => {
+                eprintln!("usage: bench-server --oneshot N bare|guarded-null");
+                ExitCode::from(2)
+            }
+        };
+    }
     let (Some(addr), Some(mode)) = (args.first(), args.get(1)) else {
         eprintln!("usage: bench-server ADDR bare|guarded FILE|guarded-null");
         return ExitCode::from(2);
