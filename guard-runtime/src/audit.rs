@@ -17,7 +17,9 @@ use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{BoxFuture, CallerKind, StoreError};
+use axum::http::Method;
+
+use crate::{BoxFuture, CallerKind, Principal, StoreError};
 
 /// Allowed or denied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -30,31 +32,29 @@ pub enum Decision {
 }
 
 /// One authorization decision, as written to the audit log.
-#[derive(Clone, Debug, Serialize)]
+///
+/// Built on the request path without copying: the principal, the request
+/// id and the permission are shared, and the writer flattens them into the
+/// contract's JSON fields (`ts, request_id, principal, principal_kind,
+/// on_behalf_of, tenant, action, method, path, permission, resource,
+/// decision, code, latency_us`).
+#[derive(Clone, Debug)]
 pub struct DecisionRecord {
     /// Time of the decision; written as RFC 3339 UTC with microseconds.
-    /// Formatted by the writer, off the request path.
-    #[serde(serialize_with = "rfc3339")]
     pub ts: SystemTime,
     /// The request's `x-request-id`.
-    pub request_id: Option<String>,
-    /// The principal's id; `None` when unauthenticated.
-    pub principal: Option<String>,
-    /// User, service or agent.
-    pub principal_kind: Option<CallerKind>,
-    /// For an agent: the user it acts for.
-    pub on_behalf_of: Option<String>,
-    /// The principal's tenant.
-    pub tenant: Option<String>,
+    pub request_id: Option<Arc<str>>,
+    /// The caller; `None` when unauthenticated.
+    pub caller: Option<Arc<Principal>>,
     /// The action's name (its function's name).
     pub action: &'static str,
     /// HTTP method.
-    pub method: String,
+    pub method: Method,
     /// Request path (without query).
     pub path: String,
     /// The permissions required, comma-separated; `None` for public and
     /// authenticated-only actions.
-    pub permission: Option<String>,
+    pub permission: Option<Arc<str>>,
     /// `resource/key` of the object named, if any.
     pub resource: Option<String>,
     /// Allow or deny.
@@ -65,8 +65,48 @@ pub struct DecisionRecord {
     pub latency_us: u64,
 }
 
-fn rfc3339<S: serde::Serializer>(ts: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(&humantime::format_rfc3339_micros(*ts))
+impl DecisionRecord {
+    /// The caller's id (`principal` in the log).
+    pub fn principal(&self) -> Option<&str> {
+        self.caller.as_deref().map(|p| p.id.as_str())
+    }
+
+    /// The caller's kind.
+    pub fn principal_kind(&self) -> Option<CallerKind> {
+        self.caller.as_deref().map(|p| p.kind)
+    }
+
+    /// For an agent: the user it acts for.
+    pub fn on_behalf_of(&self) -> Option<&str> {
+        self.caller.as_deref().and_then(|p| p.on_behalf_of.as_ref()).map(|d| d.user.as_str())
+    }
+
+    /// The caller's tenant.
+    pub fn tenant(&self) -> Option<&str> {
+        self.caller.as_deref().map(|p| p.tenant.as_str())
+    }
+}
+
+impl Serialize for DecisionRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("DecisionRecord", 14)?;
+        out.serialize_field("ts", &format_args!("{}", humantime::format_rfc3339_micros(self.ts)))?;
+        out.serialize_field("request_id", &self.request_id.as_deref())?;
+        out.serialize_field("principal", &self.principal())?;
+        out.serialize_field("principal_kind", &self.principal_kind())?;
+        out.serialize_field("on_behalf_of", &self.on_behalf_of())?;
+        out.serialize_field("tenant", &self.tenant())?;
+        out.serialize_field("action", self.action)?;
+        out.serialize_field("method", self.method.as_str())?;
+        out.serialize_field("path", &self.path)?;
+        out.serialize_field("permission", &self.permission.as_deref())?;
+        out.serialize_field("resource", &self.resource)?;
+        out.serialize_field("decision", &self.decision)?;
+        out.serialize_field("code", self.code)?;
+        out.serialize_field("latency_us", &self.latency_us)?;
+        out.end()
+    }
 }
 
 /// Where decision records are written.

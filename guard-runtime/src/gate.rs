@@ -9,19 +9,19 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
-use axum::http::{header, request::Parts, HeaderName, Method, StatusCode};
+use axum::http::{header, request::Parts, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::audit::{Decision, DecisionRecord};
 use crate::authn::{Authenticated, Authentication, SessionId, Via};
+use crate::request_id::REQUEST_ID;
 use crate::runtime::{Mounted, Runtime};
 use crate::spec::{Fresh, KeySource, PolicyKind};
 use crate::{ActionError, Authorized, BoxFuture, CheckContext, CheckError, Code, ObjectMeta, Principal, Reach};
 
 const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 /// Object keys longer than this cannot name anything: answered like a miss.
 const MAX_KEY_LEN: usize = 256;
@@ -31,7 +31,7 @@ pub struct Gate {
     rt: Arc<Runtime>,
     action: Arc<Mounted>,
     started: Instant,
-    request_id: Option<String>,
+    request_id: Arc<str>,
     method: Method,
     path: String,
     probe_key: String,
@@ -50,7 +50,7 @@ impl Gate {
     /// CSRF, replay header, permission.
     pub(crate) async fn open(rt: Arc<Runtime>, action: Arc<Mounted>, parts: &Parts) -> Step<Gate> {
         let mut gate = Gate {
-            request_id: parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            request_id: rt.request_ids.of(parts),
             method: parts.method.clone(),
             path: parts.uri.path().to_owned(),
             probe_key: String::new(),
@@ -86,10 +86,14 @@ impl Gate {
             Err(err) => return Err(gate.unavailable(err).await),
         };
         let Authenticated { principal, via } = authenticated;
-        gate.probe_key = format!("principal:{}/{}", principal.tenant, principal.id);
+        gate.probe_key = ["principal:", &principal.tenant, "/", &principal.id].concat();
         let kind = principal.kind;
-        let authenticated_at = principal.authenticated_at;
-        gate.principal = Some(Arc::new(principal));
+        // A bearer request proves its key anew: it is as fresh as it gets.
+        let authenticated_at = match via {
+            Via::Bearer => SystemTime::now(),
+            Via::Session { .. } => principal.authenticated_at,
+        };
+        gate.principal = Some(principal);
         if let Via::Session { id, csrf_token } = via {
             gate.session = Some((id, csrf_token));
         }
@@ -196,7 +200,7 @@ impl Gate {
         else {
             return Err(self.deny(Code::NotFound).await);
         };
-        self.resource = Some(format!("{}/{}", spec.resource, key));
+        self.resource = Some([spec.resource, "/", &key].concat());
         let object = match resolver.resolve(&key).await {
             Ok(Some(object)) => object,
             Ok(None) => return Err(self.deny(Code::NotFound).await),
@@ -253,7 +257,7 @@ impl Gate {
             reach: self.reach,
             required,
             object: self.object.take(),
-            request_id: self.request_id.clone(),
+            request_id: Some(self.request_id.clone()),
         })
     }
 
@@ -273,7 +277,7 @@ impl Gate {
         let record = self.record(Decision::Allow, "ok");
         if let Err(err) = self.rt.auditor.send(record).await {
             tracing::error!(target: "guard::gate", error = %err, "audit failed; denying");
-            return Err(ActionError::new(Code::Unavailable).into_response());
+            return Err(self.tag(ActionError::new(Code::Unavailable).into_response()));
         }
         Ok(())
     }
@@ -296,7 +300,7 @@ impl Gate {
                 }
             }
         }
-        response
+        self.tag(response)
     }
 
     /// A 503 for an outcome that cannot happen when the macro's checks hold:
@@ -363,27 +367,31 @@ impl Gate {
             tracing::error!(target: "guard::gate", error = %err, "audit failed");
             error = ActionError::new(Code::Unavailable);
         }
-        error.into_response()
+        self.tag(error.into_response())
     }
 
     fn record(&self, decision: Decision, code: &'static str) -> DecisionRecord {
-        let principal = self.principal.as_ref();
         DecisionRecord {
             ts: SystemTime::now(),
-            request_id: self.request_id.clone(),
-            principal: principal.map(|p| p.id.clone()),
-            principal_kind: principal.map(|p| p.kind),
-            on_behalf_of: principal.and_then(|p| p.on_behalf_of.as_ref()).map(|d| d.user.clone()),
-            tenant: principal.map(|p| p.tenant.clone()),
+            request_id: Some(self.request_id.clone()),
+            caller: self.principal.clone(),
             action: self.action.spec.name,
-            method: self.method.as_str().to_owned(),
+            method: self.method.clone(),
             path: self.path.clone(),
-            permission: self.action.permission.as_deref().map(str::to_owned),
+            permission: self.action.permission.clone(),
             resource: self.resource.clone(),
             decision,
             code,
             latency_us: self.started.elapsed().as_micros() as u64,
         }
+    }
+
+    /// Every answer of an action names the id its audit records carry.
+    fn tag(&self, mut response: Response) -> Response {
+        if let Ok(value) = HeaderValue::from_str(&self.request_id) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+        response
     }
 }
 

@@ -9,7 +9,6 @@ use axum::http::{header, request::Parts, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::audit::{Auditor, TracingSink};
@@ -261,8 +260,9 @@ where
     }
 
     /// The app as a plain `axum::Router`. Unknown routes and methods answer
-    /// 404 `not_found`; every response carries `Cache-Control: no-store`
-    /// and an `x-request-id`.
+    /// 404 `not_found`; every response carries `Cache-Control: no-store`,
+    /// and every action's response an `x-request-id` (the client's own, or a
+    /// new one), the id its audit records carry.
     pub fn into_router(self, state: S) -> Router {
         let rt = Arc::new(Runtime {
             authenticator: self.authenticator,
@@ -276,6 +276,7 @@ where
             replay_ttl: self.replay_ttl,
             body_limit: self.body_limit,
             allowed_origins: self.allowed_origins.into(),
+            request_ids: crate::request_id::RequestIds::new(),
         });
         let mut router = Router::new();
         for route in self.routes {
@@ -286,8 +287,6 @@ where
             .method_not_allowed_fallback(not_found)
             .with_state(state)
             .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(SetRequestIdLayer::x_request_id(crate::request_id::CounterRequestId::new()))
     }
 }
 

@@ -67,6 +67,8 @@ pub struct Principal {
     /// For an agent: the user it acts for.
     pub on_behalf_of: Option<Delegation>,
     /// When the credential was last proved (password, re-authentication).
+    /// For a bearer key, when it was issued: every bearer request proves its
+    /// key anew, so `fresh` always holds for bearer callers.
     pub authenticated_at: SystemTime,
     /// Which credential authenticated it (session, key or token id), for audit
     /// and revocation. Never the secret itself.

@@ -4,30 +4,45 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::http::{HeaderValue, Request};
-use tower_http::request_id::{MakeRequestId, RequestId};
+use axum::http::request::Parts;
+use axum::http::HeaderName;
 
-/// `<random per-router prefix>-<counter>`: unique within a process, and
-/// unguessable across restarts. A client's own `x-request-id` is kept.
-#[derive(Clone)]
-pub(crate) struct CounterRequestId {
-    prefix: Arc<str>,
-    next: Arc<AtomicU64>,
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// `<random per-app prefix>-<counter>`: unique within a process, and
+/// unguessable across restarts. A client's own well-formed `x-request-id`
+/// (1 to 128 visible ASCII characters) is kept for correlation.
+pub(crate) struct RequestIds {
+    prefix: String,
+    next: AtomicU64,
 }
 
-impl CounterRequestId {
+impl RequestIds {
     pub(crate) fn new() -> Self {
         let mut bytes = [0u8; 6];
         // Without randomness the prefix is still unique enough for
         // correlation; ids are not credentials.
         let _ = getrandom::fill(&mut bytes);
-        CounterRequestId { prefix: crate::authn::hex(&bytes).into(), next: Arc::new(AtomicU64::new(1)) }
+        RequestIds { prefix: crate::authn::hex(&bytes), next: AtomicU64::new(1) }
     }
-}
 
-impl MakeRequestId for CounterRequestId {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+    /// The request's id: the client's, or a new one.
+    pub(crate) fn of(&self, parts: &Parts) -> Arc<str> {
+        let mut sent = parts.headers.get_all(REQUEST_ID).iter();
+        if let (Some(value), None) = (sent.next(), sent.next()) {
+            let bytes = value.as_bytes();
+            if (1..=128).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_graphic) {
+                if let Ok(id) = value.to_str() {
+                    return Arc::from(id);
+                }
+            }
+        }
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        HeaderValue::try_from(format!("{}-{n:x}", self.prefix)).ok().map(RequestId::new)
+        // By hand: `format!` costs more than the rest of this function.
+        let mut id = String::with_capacity(self.prefix.len() + 17);
+        id.push_str(&self.prefix);
+        id.push('-');
+        crate::authn::push_hex(&mut id, &n.to_be_bytes());
+        Arc::from(id)
     }
 }

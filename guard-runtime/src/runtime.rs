@@ -20,6 +20,7 @@ pub(crate) struct Runtime {
     pub(crate) replay_ttl: Duration,
     pub(crate) body_limit: usize,
     pub(crate) allowed_origins: Arc<[String]>,
+    pub(crate) request_ids: crate::request_id::RequestIds,
 }
 
 /// One mounted action: its spec plus what mounting resolved.

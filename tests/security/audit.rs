@@ -27,10 +27,10 @@ async fn one_record_per_decision_with_every_field() {
     assert_eq!(allow.decision, Decision::Allow);
     assert_eq!(allow.code, "ok");
     assert_eq!(allow.request_id.as_deref(), Some("req-1"));
-    assert_eq!(allow.principal.as_deref(), Some("agent-a"));
-    assert_eq!(allow.principal_kind, Some(CallerKind::Agent));
-    assert_eq!(allow.on_behalf_of.as_deref(), Some("alice"));
-    assert_eq!(allow.tenant.as_deref(), Some("acme"));
+    assert_eq!(allow.principal(), Some("agent-a"));
+    assert_eq!(allow.principal_kind(), Some(CallerKind::Agent));
+    assert_eq!(allow.on_behalf_of(), Some("alice"));
+    assert_eq!(allow.tenant(), Some("acme"));
     assert_eq!(allow.action, "read_doc");
     assert_eq!(allow.method, "GET");
     assert_eq!(allow.path, "/docs/1");
@@ -39,14 +39,14 @@ async fn one_record_per_decision_with_every_field() {
 
     let deny = &records[1];
     assert_eq!((deny.decision, deny.code), (Decision::Deny, "not_found"));
-    assert_eq!(deny.principal.as_deref(), Some("alice"));
-    assert_eq!(deny.on_behalf_of, None);
+    assert_eq!(deny.principal(), Some("alice"));
+    assert_eq!(deny.on_behalf_of(), None);
     assert_eq!(deny.resource.as_deref(), Some("docs/2"));
 
     let anonymous = &records[2];
     assert_eq!((anonymous.decision, anonymous.code), (Decision::Deny, "unauthenticated"));
-    assert_eq!(anonymous.principal, None);
-    assert_eq!(anonymous.principal_kind, None);
+    assert_eq!(anonymous.principal(), None);
+    assert_eq!(anonymous.principal_kind(), None);
     assert!(anonymous.request_id.is_some(), "a request id is generated when the client sends none");
 
     let line = serde_json::to_value(allow).expect("serializes");
@@ -82,7 +82,7 @@ async fn public_actions_are_audited_too() {
     let records = app.audit_records().await;
     assert_eq!(records.len(), 1);
     assert_eq!(
-        (records[0].decision, records[0].action, records[0].principal.as_deref()),
+        (records[0].decision, records[0].action, records[0].principal()),
         (Decision::Allow, "public_probe", None)
     );
 }

@@ -28,9 +28,9 @@ async fn a_probing_principal_is_stopped_and_others_keep_working() {
     assert_eq!(app.ran.count(), 1);
 
     let records = app.audit_records().await;
-    assert!(records.iter().any(|r| r.code == "probing_suspected"
-        && r.decision == Decision::Deny
-        && r.principal.as_deref() == Some("alice")));
+    assert!(records
+        .iter()
+        .any(|r| r.code == "probing_suspected" && r.decision == Decision::Deny && r.principal() == Some("alice")));
 }
 
 #[tokio::test]

@@ -34,8 +34,9 @@ pub enum Authentication {
 /// A principal and the mechanism that proved it.
 #[derive(Clone, Debug)]
 pub struct Authenticated {
-    /// Who is calling.
-    pub principal: Principal,
+    /// Who is calling. Shared: in-process stores hand out the principal they
+    /// keep rather than a copy per request.
+    pub principal: std::sync::Arc<Principal>,
     /// How: decides whether CSRF checks apply.
     pub via: Via,
 }
@@ -123,11 +124,14 @@ pub fn random_secret() -> Result<String, StoreError> {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
-    }
+    push_hex(&mut out, bytes);
     out
+}
+
+/// Appends `bytes` as lowercase hex (leading zero bytes of a counter
+/// included: fixed width keeps ids sortable).
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.extend(bytes.iter().flat_map(|&b| [DIGITS[(b >> 4) as usize] as char, DIGITS[(b & 15) as usize] as char]));
 }

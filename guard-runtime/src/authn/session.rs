@@ -269,7 +269,7 @@ impl Authenticator for Sessions {
             match self.store.load(&hash_secret(id)).await? {
                 Some(record) if record.expires_at > SystemTime::now() => {
                     Ok(Authentication::Authenticated(Authenticated {
-                        principal: record.principal,
+                        principal: Arc::new(record.principal),
                         via: Via::Session { id: SessionId(id.to_owned()), csrf_token: record.csrf_token },
                     }))
                 }

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
 
 use axum::http::{header, request::Parts};
 use sha2::{Digest, Sha256};
@@ -44,12 +43,27 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Removes every key whose credential id is `credential_id`: it stops
     /// working at once.
     fn revoke<'a>(&'a self, credential_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// The principal of the key stored under `secret_hash`: what the
+    /// authenticator calls on every request. The default decodes
+    /// [`find`](TokenStore::find)'s record and compares its hash again in
+    /// constant time, so a store that matches loosely (a prefix index, say)
+    /// cannot let a near miss through; an in-process store returns the
+    /// principal it shares instead of copying it per request.
+    fn find_principal<'a>(&'a self, secret_hash: &'a str) -> BoxFuture<'a, Result<Option<Arc<Principal>>, StoreError>> {
+        Box::pin(async move {
+            let Some(record) = self.find(secret_hash).await? else { return Ok(None) };
+            let same = bool::from(record.secret_hash.as_bytes().ct_eq(secret_hash.as_bytes()));
+            Ok(same.then(|| Arc::new(record.principal)))
+        })
+    }
 }
 
 /// In-process [`TokenStore`]: zero setup, one instance only.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryTokenStore {
-    records: Arc<RwLock<HashMap<String, TokenRecord>>>,
+    /// Principals by secret hash, shared with the requests they authenticate.
+    records: Arc<RwLock<HashMap<String, Arc<Principal>>>>,
 }
 
 impl MemoryTokenStore {
@@ -65,6 +79,18 @@ fn poisoned() -> StoreError {
 
 impl TokenStore for MemoryTokenStore {
     fn find<'a>(&'a self, secret_hash: &'a str) -> BoxFuture<'a, Result<Option<TokenRecord>, StoreError>> {
+        let found = self
+            .records
+            .read()
+            .map(|map| {
+                map.get(secret_hash)
+                    .map(|p| TokenRecord { principal: Principal::clone(p), secret_hash: secret_hash.to_owned() })
+            })
+            .map_err(|_| poisoned());
+        Box::pin(std::future::ready(found))
+    }
+
+    fn find_principal<'a>(&'a self, secret_hash: &'a str) -> BoxFuture<'a, Result<Option<Arc<Principal>>, StoreError>> {
         let found = self.records.read().map(|map| map.get(secret_hash).cloned()).map_err(|_| poisoned());
         Box::pin(std::future::ready(found))
     }
@@ -74,7 +100,7 @@ impl TokenStore for MemoryTokenStore {
             .records
             .write()
             .map(|mut map| {
-                map.insert(record.secret_hash.clone(), record);
+                map.insert(record.secret_hash, Arc::new(record.principal));
             })
             .map_err(|_| poisoned());
         Box::pin(std::future::ready(done))
@@ -84,7 +110,7 @@ impl TokenStore for MemoryTokenStore {
         let done = self
             .records
             .write()
-            .map(|mut map| map.retain(|_, r| r.principal.credential_id != credential_id))
+            .map(|mut map| map.retain(|_, p| p.credential_id != credential_id))
             .map_err(|_| poisoned());
         Box::pin(std::future::ready(done))
     }
@@ -176,15 +202,7 @@ impl Authenticator for Tokens {
                 BearerHeader::Token(token) => token,
             };
             let hash = hash_secret(token);
-            let Some(record) = self.store.find(&hash).await? else { return Ok(Authentication::Invalid) };
-            // The map lookup already matched; compare again in constant time so
-            // a store that matches loosely (a prefix index, say) cannot let a
-            // near miss through.
-            if !bool::from(record.secret_hash.as_bytes().ct_eq(hash.as_bytes())) {
-                return Ok(Authentication::Invalid);
-            }
-            let mut principal = record.principal;
-            principal.authenticated_at = SystemTime::now();
+            let Some(principal) = self.store.find_principal(&hash).await? else { return Ok(Authentication::Invalid) };
             Ok(Authentication::Authenticated(Authenticated { principal, via: Via::Bearer }))
         })
     }
