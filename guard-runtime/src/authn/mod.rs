@@ -133,5 +133,13 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// included: fixed width keeps ids sortable).
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.extend(bytes.iter().flat_map(|&b| [DIGITS[(b >> 4) as usize] as char, DIGITS[(b & 15) as usize] as char]));
+    // Through a stack buffer: pushing chars one by one costs several times more.
+    let mut buf = [0u8; 64];
+    for chunk in bytes.chunks(32) {
+        for (i, &b) in chunk.iter().enumerate() {
+            buf[2 * i] = DIGITS[(b >> 4) as usize];
+            buf[2 * i + 1] = DIGITS[(b & 15) as usize];
+        }
+        out.push_str(std::str::from_utf8(&buf[..2 * chunk.len()]).unwrap_or_default());
+    }
 }

@@ -10,6 +10,8 @@ mod replay;
 mod sweep;
 
 pub(crate) use sweep::Sweeper;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 

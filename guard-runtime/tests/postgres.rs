@@ -1,0 +1,928 @@
+//! The PostgreSQL stores against a real PostgreSQL server: two app
+//! instances share sessions, keys, replay keys and denial counters; a
+//! stopped or hung server answers 503 `unavailable` without running any
+//! body, and a restart needs no restart of the app.
+//!
+//! Every test runs `initdb` and starts its own `postgres` on a free
+//! loopback port, in a temporary directory (stopped and removed on drop).
+//! As root, the server runs as the `postgres` OS user. Run with
+//! `cargo test -p guard-runtime --features postgres --test postgres`;
+//! needs the Debian package `postgresql` (`apt-get install -y postgresql`),
+//! or `GUARD_PG_BIN` naming a directory holding `initdb` and `postgres`.
+#![cfg(feature = "postgres")]
+
+use std::net::{SocketAddr, TcpListener};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use guard_runtime::authn::{hash_secret, SessionRecord, SessionStore, Sessions, TokenRecord, TokenStore, Tokens};
+use guard_runtime::store::postgres::{PostgresStores, PostgresStoresBuilder};
+use guard_runtime::store::{DenialStore, ReplayStore};
+use guard_runtime::{
+    action, resolve, ActionError, Actions, Authorized, Code, ObjectMeta, Principal, Resolvers, RolePolicy,
+};
+use sqlx::{Connection, PgConnection};
+use tower::ServiceExt;
+
+// ---------------------------------------------------------------- server
+
+/// `initdb` and `postgres`: `GUARD_PG_BIN`, else the newest
+/// `/usr/lib/postgresql/<version>/bin`, else `PATH`.
+fn pg_bin() -> PathBuf {
+    if let Some(dir) = std::env::var_os("GUARD_PG_BIN").map(PathBuf::from) {
+        assert!(
+            dir.join("initdb").is_file() && dir.join("postgres").is_file(),
+            "GUARD_PG_BIN={} holds no `initdb` and `postgres`: these tests need a real PostgreSQL. Install it \
+             (Debian/Ubuntu: `apt-get update && apt-get install -y postgresql`) and run again.",
+            dir.display()
+        );
+        return dir;
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("postgres").is_file().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return bin;
+    }
+    let on_path = std::env::var_os("PATH").map(|path| {
+        std::env::split_paths(&path).find(|dir| dir.join("initdb").is_file() && dir.join("postgres").is_file())
+    });
+    match on_path.flatten() {
+        Some(dir) => dir,
+        None => panic!(
+            "PostgreSQL server binaries (`initdb`, `postgres`) not found in /usr/lib/postgresql/*/bin or on PATH: \
+             these tests need a real PostgreSQL. Install it (Debian/Ubuntu: \
+             `apt-get update && apt-get install -y postgresql`) or set GUARD_PG_BIN, and run again."
+        ),
+    }
+}
+
+/// The (uid, gid) to run the server as: the `postgres` user when we are
+/// root (PostgreSQL refuses to run as root), else none.
+fn server_user() -> Option<(u32, u32)> {
+    let me = std::fs::metadata("/proc/self").expect("stat /proc/self").uid();
+    if me != 0 {
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").expect("read /etc/passwd");
+    let ids = passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.first() == Some(&"postgres") && fields.len() > 3)
+            .then(|| Some((fields[2].parse().ok()?, fields[3].parse().ok()?)))
+            .flatten()
+    });
+    match ids {
+        Some(ids) => Some(ids),
+        None => panic!(
+            "running as root, and there is no `postgres` user to run PostgreSQL as. \
+             Install PostgreSQL (Debian/Ubuntu: `apt-get update && apt-get install -y postgresql`), which creates it."
+        ),
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("addr").port()
+}
+
+/// A `postgres` child on a loopback port, with its own data directory;
+/// stopped and removed on drop.
+struct PgServer {
+    port: u16,
+    bin: PathBuf,
+    user: Option<(u32, u32)>,
+    /// The temporary directory: `data/`, the socket, `log`.
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl PgServer {
+    /// A fresh cluster, running, with the guard tables.
+    async fn start() -> Self {
+        let mut server = PgServer::not_started();
+        server.spawn();
+        PostgresStores::connect(&server.url()).await.expect("connect").migrate().await.expect("migrate");
+        server
+    }
+
+    /// A fresh cluster (`initdb` done) on a free port, not running yet.
+    fn not_started() -> Self {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let bin = pg_bin();
+        let user = server_user();
+        let dir = std::env::temp_dir().join(format!(
+            "guard-pg-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the temporary directory");
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown the temporary directory to postgres");
+        }
+        let server = PgServer { port: free_port(), bin, user, dir, child: None };
+        let output = server
+            .command("initdb")
+            .args(["-D", &server.data().to_string_lossy(), "-U", "postgres", "--auth=trust", "-N", "-E", "UTF8"])
+            .args(["--locale=C"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("could not run {}: {e}", server.bin.join("initdb").display()));
+        assert!(
+            output.status.success(),
+            "initdb failed ({}): {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        server
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A command for one of the server binaries, as the server's user.
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(self.bin.join(program));
+        command.current_dir(&self.dir);
+        if let Some((uid, gid)) = self.user {
+            command.uid(uid).gid(gid).env("HOME", &self.dir).env("USER", "postgres");
+        }
+        command
+    }
+
+    /// Starts the server on this port and data directory, and waits until
+    /// it accepts connections.
+    fn spawn(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("log")).expect("log file");
+        if let Some((uid, gid)) = self.user {
+            std::os::unix::fs::chown(self.dir.join("log"), Some(uid), Some(gid)).expect("chown the log");
+        }
+        let port = self.port.to_string();
+        let child = self
+            .command("postgres")
+            .args(["-D", &self.data().to_string_lossy(), "-p", &port, "-k", &self.dir.to_string_lossy()])
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off"])
+            .args(["-c", "full_page_writes=off", "-c", "shared_buffers=16MB", "-c", "max_connections=60"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", self.bin.join("postgres").display()));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.ready() {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("postgres on port {} exited at once ({status}); log:\n{}", self.port, self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "postgres on port {} not ready in 20 s; log:\n{}",
+                self.port,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Whether the server accepts connections (`pg_isready`).
+    fn ready(&self) -> bool {
+        let port = self.port.to_string();
+        Command::new(self.bin.join("pg_isready"))
+            .args(["-q", "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-d", "postgres", "-t", "1"])
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+
+    /// Shuts the server down (fast: connections are cut, data is kept).
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() {
+                if Instant::now() > deadline {
+                    self.signal_all("-KILL");
+                    let _ = child.kill();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends `signal` to the server and all its children (backends and
+    /// workers, which each call `setsid`, so no process group reaches them):
+    /// the processes whose parent is the postmaster, found by pid in `/proc`.
+    fn signal_all(&self, signal: &str) {
+        let Some(child) = &self.child else { return };
+        let postmaster = child.id();
+        let mut pids = vec![postmaster.to_string()];
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // `pid (comm) state ppid …`; comm may hold spaces, so split after `)`.
+            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1));
+            if ppid == Some(postmaster.to_string().as_str()) {
+                pids.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        let status = Command::new("kill").arg(signal).args(&pids).status().expect("run kill");
+        assert!(status.success() || signal == "-CONT", "kill {signal} {pids:?}");
+    }
+
+    /// A raw connection for poking at what the stores wrote.
+    async fn raw(&self) -> PgConnection {
+        PgConnection::connect(&self.url()).await.expect("raw connection")
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        self.signal_all("-CONT");
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs one statement on a raw connection.
+async fn exec(conn: &mut PgConnection, sql: &'static str) {
+    sqlx::query(sql).execute(conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+// ---------------------------------------------------------------- app
+
+#[derive(Clone)]
+struct AppState {
+    ran: Arc<AtomicUsize>,
+    sessions: Sessions,
+}
+
+impl AppState {
+    fn hit(&self) {
+        self.ran.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[action(GET "/docs/{doc_id}", requires = "docs:read", owner = "doc_id")]
+async fn read_doc(auth: Authorized, State(state): State<AppState>) -> String {
+    state.hit();
+    auth.principal().id.clone()
+}
+
+#[action(POST "/logout", authenticated, callers = user)]
+async fn logout(auth: Authorized, State(state): State<AppState>) -> Result<StatusCode, ActionError> {
+    state.hit();
+    let session = auth.session().ok_or_else(|| ActionError::new(Code::WrongCallerKind))?;
+    state.sessions.logout(session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// "Log out my other sessions": revoke all but the current one.
+#[action(POST "/sessions/others", authenticated, callers = user)]
+async fn revoke_others(auth: Authorized, State(state): State<AppState>) -> Result<StatusCode, ActionError> {
+    state.hit();
+    state.sessions.revoke_all(&auth.principal().id, auth.session()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[action(POST "/pay", requires = "pay:capture", callers = service, replay)]
+async fn pay(_auth: Authorized, State(state): State<AppState>) -> &'static str {
+    state.hit();
+    "paid"
+}
+
+const SVC: &str = "svc-key-0123456789";
+const ALICE: &str = "alice-key-0123456789";
+
+fn svc() -> Principal {
+    let mut p = Principal::service("svc", "acme", ["pay:capture", "docs:read"]);
+    p.credential_id = "key:svc".into();
+    p
+}
+
+fn alice() -> Principal {
+    let mut p = Principal::user("alice", "acme", ["customer"]);
+    p.credential_id = "key:alice".into();
+    p
+}
+
+/// One app instance: its own connection pool to the shared PostgreSQL.
+struct Instance {
+    router: Router,
+    ran: Arc<AtomicUsize>,
+    sessions: Sessions,
+    tokens: Tokens,
+}
+
+impl Instance {
+    async fn connect(server: &PgServer, probe_threshold: u32) -> Self {
+        let stores = builder(server).connect().await.expect("connect to postgres");
+        Instance::over(&stores, probe_threshold)
+    }
+
+    fn over(stores: &PostgresStores, probe_threshold: u32) -> Self {
+        let sessions = Sessions::new(stores.sessions());
+        let tokens = Tokens::new(stores.tokens());
+        let ran = Arc::new(AtomicUsize::new(0));
+        // Doc 1 is alice's, doc 2 bob's.
+        let docs = resolve::from_fn(|key: String| async move {
+            Ok(match key.as_str() {
+                "1" => Some(ObjectMeta::owned("acme", "alice")),
+                "2" => Some(ObjectMeta::owned("acme", "bob")),
+                _ => None,
+            })
+        });
+        let router = Actions::new(
+            RolePolicy::new().role("customer", ["docs:read"]),
+            (tokens.clone(), sessions.clone()),
+            Resolvers::new().with("docs", docs),
+        )
+        .replay_store(stores.replay())
+        .denial_store(stores.denials())
+        .probing(probe_threshold, Duration::from_secs(60))
+        .mount(read_doc)
+        .mount(logout)
+        .mount(revoke_others)
+        .mount(pay)
+        .into_router(AppState { ran: ran.clone(), sessions: sessions.clone() });
+        Instance { router, ran, sessions, tokens }
+    }
+
+    fn ran(&self) -> usize {
+        self.ran.load(Ordering::SeqCst)
+    }
+
+    async fn send(&self, request: Request<Body>) -> Answer {
+        send(&self.router, request).await
+    }
+
+    /// Logs alice in on this instance: (cookie header, CSRF token).
+    async fn login(&self) -> (String, String) {
+        let new = self.sessions.login(alice()).await.expect("login");
+        let cookie = new.set_cookie.to_str().expect("ascii").split(';').next().expect("cookie").to_owned();
+        (cookie, new.csrf_token)
+    }
+}
+
+fn builder(server: &PgServer) -> PostgresStoresBuilder {
+    PostgresStores::builder(server.url()).timeout(Duration::from_millis(500))
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    /// Asserts a refusal: status, `application/problem+json`, `code`.
+    #[track_caller]
+    fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
+        assert_eq!(self.headers["content-type"], "application/problem+json", "content type; body: {}", self.text);
+        let json: serde_json::Value = serde_json::from_str(&self.text).expect("problem body is JSON");
+        assert_eq!(json["code"], code, "code; body: {}", self.text);
+        assert_eq!(json["status"], status, "status member");
+    }
+
+    #[track_caller]
+    fn assert_ok(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
+    }
+}
+
+async fn send(router: &Router, request: Request<Body>) -> Answer {
+    let response = router.clone().oneshot(request).await.expect("router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
+    Answer { status, headers, text: String::from_utf8_lossy(&bytes).into_owned() }
+}
+
+fn request(method: &str, uri: &str) -> axum::http::request::Builder {
+    let peer: SocketAddr = "203.0.113.7:5000".parse().expect("addr");
+    Request::builder().method(method).uri(uri).header("host", "app.test").extension(ConnectInfo(peer))
+}
+
+fn bearer(method: &str, uri: &str, key: &str) -> Request<Body> {
+    request(method, uri).header("authorization", format!("Bearer {key}")).body(Body::empty()).expect("request")
+}
+
+fn with_cookie(method: &str, uri: &str, cookie: &str, csrf: &str) -> Request<Body> {
+    request(method, uri).header("cookie", cookie).header("x-csrf-token", csrf).body(Body::empty()).expect("request")
+}
+
+fn pay_with(key: &str, idempotency_key: &str) -> Request<Body> {
+    request("POST", "/pay")
+        .header("authorization", format!("Bearer {key}"))
+        .header("idempotency-key", idempotency_key)
+        .body(Body::empty())
+        .expect("request")
+}
+
+async fn seed(tokens: &Tokens) {
+    tokens.issue(SVC, svc()).await.expect("issue svc key");
+    tokens.issue(ALICE, alice()).await.expect("issue alice key");
+}
+
+// -------------------------------------------- two instances, one PostgreSQL
+
+#[tokio::test]
+async fn logout_on_one_instance_ends_the_session_on_the_other() {
+    let server = PgServer::start().await;
+    let (a, b) = (Instance::connect(&server, 0).await, Instance::connect(&server, 0).await);
+    let (cookie, csrf) = a.login().await;
+    b.send(with_cookie("GET", "/docs/1", &cookie, &csrf)).await.assert_ok(200);
+
+    a.send(with_cookie("POST", "/logout", &cookie, &csrf)).await.assert_ok(204);
+
+    b.send(with_cookie("GET", "/docs/1", &cookie, &csrf)).await.assert_problem(401, "unauthenticated");
+    a.send(with_cookie("GET", "/docs/1", &cookie, &csrf)).await.assert_problem(401, "unauthenticated");
+    assert_eq!((a.ran(), b.ran()), (1, 1));
+}
+
+#[tokio::test]
+async fn revoke_all_on_one_instance_keeps_only_the_kept_session_everywhere() {
+    let server = PgServer::start().await;
+    let (a, b) = (Instance::connect(&server, 0).await, Instance::connect(&server, 0).await);
+    let (keep, keep_csrf) = a.login().await;
+    let (other_a, other_a_csrf) = a.login().await;
+    let (other_b, other_b_csrf) = b.login().await;
+    for (cookie, csrf) in [(&keep, &keep_csrf), (&other_a, &other_a_csrf), (&other_b, &other_b_csrf)] {
+        b.send(with_cookie("GET", "/docs/1", cookie, csrf)).await.assert_ok(200);
+    }
+    // Bob's session must survive alice's revocation.
+    let mut bob = Principal::user("bob", "acme", ["customer"]);
+    bob.credential_id = "key:bob".into();
+    let bob_session = b.sessions.login(bob).await.expect("login bob");
+    let bob_cookie = bob_session.set_cookie.to_str().expect("ascii").split(';').next().expect("cookie").to_owned();
+
+    // "Log out my other sessions", from the kept one, on A.
+    a.send(with_cookie("POST", "/sessions/others", &keep, &keep_csrf)).await.assert_ok(204);
+
+    for instance in [&a, &b] {
+        instance.send(with_cookie("GET", "/docs/1", &keep, &keep_csrf)).await.assert_ok(200);
+        for (cookie, csrf) in [(&other_a, &other_a_csrf), (&other_b, &other_b_csrf)] {
+            instance.send(with_cookie("GET", "/docs/1", cookie, csrf)).await.assert_problem(401, "unauthenticated");
+        }
+        instance.send(with_cookie("GET", "/docs/2", &bob_cookie, &bob_session.csrf_token)).await.assert_ok(200);
+    }
+
+    // And revoke_all without `keep`, on B, ends the kept one too, on A.
+    b.sessions.revoke_all("alice", None).await.expect("revoke all");
+    a.send(with_cookie("GET", "/docs/1", &keep, &keep_csrf)).await.assert_problem(401, "unauthenticated");
+    a.send(with_cookie("GET", "/docs/2", &bob_cookie, &bob_session.csrf_token)).await.assert_ok(200);
+}
+
+#[tokio::test]
+async fn a_key_rotated_on_one_instance_stops_working_on_the_other() {
+    let server = PgServer::start().await;
+    let (a, b) = (Instance::connect(&server, 0).await, Instance::connect(&server, 0).await);
+    seed(&a.tokens).await;
+    b.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
+
+    let new_key = a.tokens.rotate(svc()).await.expect("rotate");
+
+    b.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(401, "unauthenticated");
+    a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(401, "unauthenticated");
+    b.send(bearer("GET", "/docs/1", &new_key)).await.assert_ok(200);
+    // Other credentials are untouched.
+    b.send(bearer("GET", "/docs/1", ALICE)).await.assert_ok(200);
+
+    // Plain revocation on B stops the new key on A.
+    b.tokens.revoke("key:svc").await.expect("revoke");
+    a.send(bearer("GET", "/docs/1", &new_key)).await.assert_problem(401, "unauthenticated");
+    assert_eq!(a.ran() + b.ran(), 3);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_used_on_one_instance_is_replayed_on_the_other() {
+    let server = PgServer::start().await;
+    let (a, b) = (Instance::connect(&server, 0).await, Instance::connect(&server, 0).await);
+    seed(&a.tokens).await;
+    a.send(pay_with(SVC, "order-17")).await.assert_ok(200);
+    b.send(pay_with(SVC, "order-17")).await.assert_problem(409, "replayed");
+    a.send(pay_with(SVC, "order-17")).await.assert_problem(409, "replayed");
+    b.send(pay_with(SVC, "order-18")).await.assert_ok(200);
+    assert_eq!((a.ran(), b.ran()), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_uses_of_one_key_across_instances_let_exactly_one_through() {
+    let server = PgServer::start().await;
+    let (a, b) = (Instance::connect(&server, 0).await, Instance::connect(&server, 0).await);
+    seed(&a.tokens).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let router = if i % 2 == 0 { a.router.clone() } else { b.router.clone() };
+        tasks.spawn(async move { send(&router, pay_with(SVC, "race")).await });
+    }
+    let answers = tasks.join_all().await;
+    let ok = answers.iter().filter(|a| a.status == StatusCode::OK).count();
+    for answer in answers.iter().filter(|a| a.status != StatusCode::OK) {
+        answer.assert_problem(409, "replayed");
+    }
+    assert_eq!(ok, 1, "exactly one request may use the key");
+    assert_eq!(a.ran() + b.ran(), 1, "exactly one body may run");
+}
+
+#[tokio::test]
+async fn denials_on_both_instances_add_up_to_one_threshold() {
+    let server = PgServer::start().await;
+    let (a, b) = (Instance::connect(&server, 4).await, Instance::connect(&server, 4).await);
+    seed(&a.tokens).await;
+    // Alice probes bob's doc twice on each instance: 4 denials in all.
+    for instance in [&a, &b, &a, &b] {
+        instance.send(bearer("GET", "/docs/2", ALICE)).await.assert_problem(404, "not_found");
+    }
+    // Each instance alone saw 2 (< 4); together they reach the threshold.
+    for instance in [&a, &b] {
+        let stopped = instance.send(bearer("GET", "/docs/1", ALICE)).await;
+        stopped.assert_problem(429, "probing_suspected");
+        let retry: u64 = stopped.headers["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+        assert!((1..=60).contains(&retry), "retry-after {retry}");
+    }
+    // Another principal is not affected.
+    b.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
+    assert_eq!((a.ran(), b.ran()), (0, 1));
+}
+
+// ---------------------------------------------------- PostgreSQL failures
+
+/// Every kind of request on every instance: 503 `unavailable`, no body, fast.
+async fn assert_all_unavailable(instances: &[&Instance], cookie: &str, csrf: &str, limit: Duration) -> Duration {
+    let before: Vec<usize> = instances.iter().map(|i| i.ran()).collect();
+    let mut slowest = Duration::ZERO;
+    for instance in instances {
+        for request in [
+            bearer("GET", "/docs/1", SVC),
+            with_cookie("GET", "/docs/1", cookie, csrf),
+            pay_with(SVC, "while-down"),
+            with_cookie("POST", "/logout", cookie, csrf),
+        ] {
+            let started = Instant::now();
+            instance.send(request).await.assert_problem(503, "unavailable");
+            slowest = slowest.max(started.elapsed());
+        }
+    }
+    let after: Vec<usize> = instances.iter().map(|i| i.ran()).collect();
+    assert_eq!(before, after, "a body ran while the store was down");
+    assert!(slowest < limit, "a 503 took {slowest:?} (limit {limit:?})");
+    slowest
+}
+
+/// Polls until `request()` answers 200 on `instance`; returns how long it took.
+async fn until_ok(instance: &Instance, request: impl Fn() -> Request<Body>) -> Duration {
+    let started = Instant::now();
+    loop {
+        let answer = instance.send(request()).await;
+        if answer.status == StatusCode::OK {
+            return started.elapsed();
+        }
+        answer.assert_problem(503, "unavailable");
+        assert!(started.elapsed() < Duration::from_secs(10), "no recovery within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stopped_server_is_503_and_a_restart_needs_no_app_restart() {
+    let mut server = PgServer::start().await;
+    let (a, b) = (Instance::connect(&server, 5).await, Instance::connect(&server, 5).await);
+    seed(&a.tokens).await;
+    let (cookie, csrf) = a.login().await;
+    b.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
+    b.send(with_cookie("GET", "/docs/1", &cookie, &csrf)).await.assert_ok(200);
+    a.send(pay_with(SVC, "before-stop")).await.assert_ok(200);
+    let ran = a.ran() + b.ran();
+
+    server.stop();
+    let slowest = assert_all_unavailable(&[&a, &b], &cookie, &csrf, Duration::from_secs(2)).await;
+    eprintln!("stopped postgres: slowest 503 took {slowest:?}");
+    // Again, once the pools have dropped their dead connections.
+    assert_all_unavailable(&[&a, &b], &cookie, &csrf, Duration::from_secs(2)).await;
+    assert_eq!(a.ran() + b.ran(), ran);
+
+    // The same server again: same port, same data directory.
+    server.spawn();
+    for instance in [&a, &b] {
+        let took = until_ok(instance, || bearer("GET", "/docs/1", SVC)).await;
+        eprintln!("recovered in {took:?}");
+        for _ in 0..5 {
+            instance.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
+        }
+        // The session made before the stop is still there, and so is the
+        // claimed key.
+        instance.send(with_cookie("GET", "/docs/1", &cookie, &csrf)).await.assert_ok(200);
+        instance.send(pay_with(SVC, "before-stop")).await.assert_problem(409, "replayed");
+    }
+    a.send(pay_with(SVC, "after-restart")).await.assert_ok(200);
+    b.send(pay_with(SVC, "after-restart")).await.assert_problem(409, "replayed");
+    assert_eq!(a.ran() + b.ran(), ran + 2 * (1 + 5 + 1) + 1);
+}
+
+#[tokio::test]
+async fn a_hung_server_answers_503_within_the_timeout() {
+    let server = PgServer::start().await;
+    let a = Instance::connect(&server, 5).await;
+    seed(&a.tokens).await;
+    a.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
+
+    server.signal_all("-STOP");
+    let started = Instant::now();
+    a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
+    let took = started.elapsed();
+    server.signal_all("-CONT");
+    eprintln!("hung postgres: 503 after {took:?} (timeout 500 ms)");
+    assert!(took >= Duration::from_millis(400) && took < Duration::from_millis(1500), "503 after {took:?}");
+    assert_eq!(a.ran(), 1);
+
+    let took = until_ok(&a, || bearer("GET", "/docs/1", SVC)).await;
+    eprintln!("hung postgres: recovered {took:?} after SIGCONT");
+}
+
+#[tokio::test]
+async fn an_app_started_before_postgres_serves_once_postgres_is_up() {
+    let mut server = PgServer::not_started();
+    let stores = builder(&server).connect_lazy().expect("lazy stores");
+    let a = Instance::over(&stores, 0);
+    let started = Instant::now();
+    a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
+    assert!(started.elapsed() < Duration::from_secs(1), "503 took {:?}", started.elapsed());
+    assert!(PostgresStores::connect(&server.url()).await.is_err(), "eager connect must fail while postgres is down");
+
+    server.spawn();
+    stores.migrate().await.expect("migrate");
+    seed(&a.tokens).await;
+    until_ok(&a, || bearer("GET", "/docs/1", SVC)).await;
+    assert_eq!(a.ran(), 1);
+}
+
+// ------------------------------------------------------------ unit level
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replay_claims_race_with_exactly_one_winner() {
+    let server = PgServer::start().await;
+    let (one, two) = (
+        PostgresStores::connect(&server.url()).await.expect("connect"),
+        builder(&server).connect().await.expect("connect"),
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let store = if i % 2 == 0 { one.replay() } else { two.replay() };
+        tasks.spawn(async move { store.claim("nonce-1", Duration::from_millis(600)).await.expect("claim") });
+    }
+    let won = tasks.join_all().await.into_iter().filter(|&won| won).count();
+    assert_eq!(won, 1);
+    assert!(one.replay().is_claimed("nonce-1").await.expect("peek"));
+    assert!(!one.replay().claim("nonce-1", Duration::from_millis(600)).await.expect("claim"));
+    // Other keys are independent; the key is free again once its ttl passed.
+    assert!(!two.replay().is_claimed("nonce-2").await.expect("peek"));
+    assert!(two.replay().claim("nonce-2", Duration::from_secs(60)).await.expect("claim"));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!one.replay().is_claimed("nonce-1").await.expect("peek"), "expired key still claimed");
+
+    // Of concurrent re-claims of an expired key, too, exactly one wins.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let store = if i % 2 == 0 { one.replay() } else { two.replay() };
+        tasks.spawn(async move { store.claim("nonce-1", Duration::from_secs(60)).await.expect("claim") });
+    }
+    assert_eq!(tasks.join_all().await.into_iter().filter(|&won| won).count(), 1);
+    assert!(!two.replay().claim("nonce-2", Duration::from_secs(60)).await.expect("claim"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn denial_windows_add_up_atomically_and_expire() {
+    let server = PgServer::start().await;
+    let (one, two) = (
+        PostgresStores::connect(&server.url()).await.expect("connect"),
+        PostgresStores::connect(&server.url()).await.expect("connect"),
+    );
+    let window = Duration::from_millis(800);
+    let empty = one.denials().current("p", window).await.expect("current");
+    assert_eq!((empty.count, empty.resets_in), (0, window));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let store = if i % 2 == 0 { one.denials() } else { two.denials() };
+        tasks.spawn(async move { store.add("p", window).await.expect("add").count });
+    }
+    let mut counts = tasks.join_all().await;
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=50).collect::<Vec<u32>>(), "every add sees its own count");
+    let now = two.denials().current("p", window).await.expect("current");
+    assert_eq!(now.count, 50);
+    assert!(now.resets_in <= window && now.resets_in > Duration::ZERO, "{:?}", now.resets_in);
+    assert_eq!(one.denials().current("q", window).await.expect("current").count, 0, "keys are independent");
+
+    // The window is fixed: adds do not extend it.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let later = one.denials().add("p", window).await.expect("add");
+    assert_eq!(later.count, 51);
+    assert!(later.resets_in <= Duration::from_millis(400), "window was extended: {:?}", later.resets_in);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(one.denials().current("p", window).await.expect("current").count, 0, "window expired");
+    let reopened = two.denials().add("p", window).await.expect("add");
+    assert_eq!(reopened.count, 1);
+    assert!(reopened.resets_in > Duration::from_millis(650), "{:?}", reopened.resets_in);
+}
+
+fn record(principal: Principal, ttl: Duration) -> SessionRecord {
+    SessionRecord { principal, csrf_token: "csrf".into(), expires_at: SystemTime::now() + ttl }
+}
+
+#[tokio::test]
+async fn sessions_expire_and_revoked_sessions_stay_revoked() {
+    let server = PgServer::start().await;
+    let stores = PostgresStores::connect(&server.url()).await.expect("connect");
+    let sessions = stores.sessions();
+    let (short, long) = (hash_secret("short"), hash_secret("long"));
+    sessions.save(&short, record(alice(), Duration::from_millis(300))).await.expect("save");
+    sessions.save(&long, record(alice(), Duration::from_secs(60))).await.expect("save");
+    assert!(sessions.load(&short).await.expect("load").is_some());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(sessions.load(&short).await.expect("load").is_none(), "expired session still loads");
+    assert!(sessions.load(&long).await.expect("load").is_some());
+
+    // A record whose `expires_at` passed reads as None even if its row has not.
+    let stale = hash_secret("stale");
+    let json = serde_json::to_string(&SessionRecord {
+        expires_at: SystemTime::now() - Duration::from_secs(1),
+        ..record(alice(), Duration::ZERO)
+    })
+    .expect("json");
+    let mut conn = server.raw().await;
+    sqlx::query(
+        "INSERT INTO guard_sessions (id_hash, principal_id, record, expires_at) VALUES ($1, 'alice', $2, now() + interval '1 hour')",
+    )
+    .bind(&stale)
+    .bind(json)
+    .execute(&mut conn)
+    .await
+    .expect("insert");
+    assert!(sessions.load(&stale).await.expect("load").is_none());
+
+    // Saving again after a revocation (a re-authentication racing a logout)
+    // does not bring the session back, nor does revoke_all's.
+    let loaded = sessions.load(&long).await.expect("load").expect("live");
+    sessions.revoke(&long).await.expect("revoke");
+    sessions.save(&long, loaded.clone()).await.expect("save");
+    assert!(sessions.load(&long).await.expect("load").is_none(), "a revoked session came back");
+    let other = hash_secret("other");
+    sessions.save(&other, record(alice(), Duration::from_secs(60))).await.expect("save");
+    sessions.revoke_principal("alice", None).await.expect("revoke all");
+    sessions.save(&other, loaded).await.expect("save");
+    assert!(sessions.load(&other).await.expect("load").is_none(), "a revoked session came back");
+
+    // A session id saved for one principal is never taken over by another.
+    let taken = hash_secret("taken");
+    sessions.save(&taken, record(alice(), Duration::from_secs(60))).await.expect("save");
+    sessions
+        .save(&taken, record(Principal::user("mallory", "acme", ["customer"]), Duration::from_secs(60)))
+        .await
+        .expect("save");
+    assert_eq!(sessions.load(&taken).await.expect("load").expect("live").principal.id, "alice");
+
+    // Expired rows, revoked ones included, are swept; live ones stay.
+    let swept = stores.sweep().await.expect("sweep");
+    assert!(swept >= 1, "swept {swept}");
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM guard_sessions").fetch_one(&mut conn).await.expect("count");
+    assert_eq!(left, 4, "stale, long, other, taken: revoked rows stay until they expire");
+    assert_eq!(sessions.load(&taken).await.expect("load").expect("live").principal.id, "alice");
+}
+
+#[tokio::test]
+async fn garbage_in_postgres_is_an_error_never_missing() {
+    let server = PgServer::start().await;
+    let stores = PostgresStores::connect(&server.url()).await.expect("connect");
+    let a = Instance::over(&stores, 5);
+    let mut conn = server.raw().await;
+    let session = "ab".repeat(32);
+    sqlx::query(
+        "INSERT INTO guard_sessions (id_hash, principal_id, record, expires_at) VALUES ($1, 'alice', '{not json', now() + interval '1 hour')",
+    )
+    .bind(hash_secret(&session))
+    .execute(&mut conn)
+    .await
+    .expect("insert");
+    sqlx::query("INSERT INTO guard_tokens (secret_hash, credential_id, record) VALUES ($1, 'key:svc', '[1,2,3]')")
+        .bind(hash_secret(SVC))
+        .execute(&mut conn)
+        .await
+        .expect("insert");
+    exec(&mut conn, "INSERT INTO guard_denials (key, count, window_end) VALUES ('k', -3, now() + interval '1 hour')")
+        .await;
+
+    assert!(stores.sessions().load(&hash_secret(&session)).await.is_err());
+    assert!(stores.tokens().find(&hash_secret(SVC)).await.is_err());
+    assert!(stores.denials().current("k", Duration::from_secs(60)).await.is_err());
+    assert!(stores.denials().add("k", Duration::from_secs(60)).await.is_err());
+
+    a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
+    a.send(with_cookie("GET", "/docs/1", &format!("guard_session={session}"), "x"))
+        .await
+        .assert_problem(503, "unavailable");
+    assert_eq!(a.ran(), 0);
+
+    // Well-formed JSON that disagrees with its row's indexed columns (what
+    // revocation goes by) is garbage too.
+    let json = serde_json::to_string(&record(alice(), Duration::from_secs(60))).expect("json");
+    let misfiled = hash_secret("misfiled");
+    sqlx::query(
+        "INSERT INTO guard_sessions (id_hash, principal_id, record, expires_at) VALUES ($1, 'bob', $2, now() + interval '1 hour')",
+    )
+    .bind(&misfiled)
+    .bind(json)
+    .execute(&mut conn)
+    .await
+    .expect("insert");
+    assert!(stores.sessions().load(&misfiled).await.is_err());
+    let key = TokenRecord { principal: alice(), secret_hash: hash_secret("k2") };
+    sqlx::query("INSERT INTO guard_tokens (secret_hash, credential_id, record) VALUES ($1, 'key:other', $2)")
+        .bind(hash_secret("k2"))
+        .bind(serde_json::to_string(&key).expect("json"))
+        .execute(&mut conn)
+        .await
+        .expect("insert");
+    assert!(stores.tokens().find(&hash_secret("k2")).await.is_err());
+
+    // Garbage under a denial counter of a real principal: 503, not "no denials".
+    a.tokens.issue(ALICE, alice()).await.expect("issue");
+    exec(
+        &mut conn,
+        "INSERT INTO guard_denials (key, count, window_end) VALUES ('principal:acme/alice', -1, now() + interval '1 hour')",
+    )
+    .await;
+    a.send(bearer("GET", "/docs/1", ALICE)).await.assert_problem(503, "unavailable");
+    assert_eq!(a.ran(), 0);
+    exec(&mut conn, "DELETE FROM guard_denials WHERE key = 'principal:acme/alice'").await;
+    a.send(bearer("GET", "/docs/1", ALICE)).await.assert_ok(200);
+}
+
+#[tokio::test]
+async fn schema_and_prefix_separate_apps_sharing_one_database() {
+    let server = PgServer::start().await;
+    let shop = PostgresStores::builder(server.url()).prefix("shop_").connect().await.expect("connect");
+    let blog = PostgresStores::builder(server.url()).schema("blog").connect().await.expect("connect");
+    // Migrations are idempotent and may run concurrently (every instance
+    // at startup).
+    let (x, y, z, w) = tokio::join!(shop.migrate(), shop.migrate(), blog.migrate(), blog.migrate());
+    x.and(y).and(z).and(w).expect("migrate");
+    shop.migrate().await.expect("migrate again");
+    assert_eq!((shop.prefix(), shop.schema()), ("shop_", None));
+    assert_eq!((blog.prefix(), blog.schema()), ("guard_", Some("blog")));
+
+    let hash = hash_secret("s");
+    shop.sessions().save(&hash, record(alice(), Duration::from_secs(60))).await.expect("save");
+    assert!(shop.sessions().load(&hash).await.expect("load").is_some());
+    assert!(blog.sessions().load(&hash).await.expect("load").is_none());
+    assert!(shop.replay().claim("k", Duration::from_secs(60)).await.expect("claim"));
+    assert!(blog.replay().claim("k", Duration::from_secs(60)).await.expect("claim"));
+    let mut conn = server.raw().await;
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM shop_sessions WHERE id_hash = $1")
+        .bind(&hash)
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    assert_eq!(rows, 1);
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM blog.guard_replay").fetch_one(&mut conn).await.expect("count");
+    assert_eq!(rows, 1);
+
+    // Names that would need quoting (or allow injection) are refused.
+    for bad in ["Shop_", "shop-", "x\"; DROP TABLE guard_sessions; --"] {
+        assert!(PostgresStores::builder(server.url()).prefix(bad).connect_lazy().is_err(), "{bad:?}");
+    }
+    for bad in ["", "1blog", "Blog", "blog.x"] {
+        assert!(PostgresStores::builder(server.url()).schema(bad).connect_lazy().is_err(), "{bad:?}");
+    }
+    assert!(PostgresStores::builder("mysql://nope").connect_lazy().is_err());
+}
