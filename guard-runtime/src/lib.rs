@@ -81,6 +81,8 @@ pub mod resolve;
 mod runtime;
 mod spec;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 #[doc(hidden)]
 pub mod __private;

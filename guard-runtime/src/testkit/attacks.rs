@@ -1,0 +1,136 @@
+//! The attacks the sweep tries on every action, and the refusal each must get.
+
+use std::fmt;
+
+use crate::{CallerKind, Code};
+
+/// One way an attacker calls an action it should not reach. Each request
+/// is a valid request for the action except in the one respect attacked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Attack {
+    /// Not an attack: the row that lists a `public` action and its reason.
+    Public,
+    /// No credential at all: 401 `unauthenticated`.
+    NoCredentials,
+    /// A bearer token nobody issued: 401 `unauthenticated`.
+    GarbageCredential,
+    /// A credential that worked once (expired, logged out, revoked): 401
+    /// `unauthenticated`.
+    RevokedCredential,
+    /// A principal of a kind the action does not accept, holding the
+    /// permission where one such exists: 403 `wrong_caller_kind`.
+    WrongCallerKind(CallerKind),
+    /// A principal of an accepted kind lacking a required permission: 403
+    /// `forbidden`.
+    LacksPermission,
+    /// An agent whose scopes cover the permissions while its user lacks one:
+    /// 403 `forbidden`.
+    AgentUserLacks,
+    /// An object of another tenant: 404 `not_found`, like a missing one.
+    OtherTenantObject,
+    /// An object of another owner in the caller's tenant, by a caller whose
+    /// reach is its own objects: 404 `not_found`.
+    OtherOwnerObject,
+    /// A cookie session on an unsafe method without the CSRF token: 403
+    /// `csrf_failed`.
+    CsrfMissing,
+    /// A cookie session on an unsafe method with a wrong CSRF token: 403
+    /// `csrf_failed`.
+    CsrfWrong,
+    /// An authentication older than a `fresh` action allows: 401
+    /// `reauth_required`.
+    StaleAuthentication,
+    /// No replay key header: 400 `bad_request`.
+    ReplayMissingKey,
+    /// A replay key used once already (the first use must succeed): 409
+    /// `replayed`.
+    ReplayReused,
+    /// A JSON body one byte over the action's limit: 413 `payload_too_large`.
+    OversizedBody,
+    /// A valid body sent as `text/plain`: 415 `unsupported_media_type`.
+    WrongContentType,
+    /// A valid body with one field the input type does not know: 422
+    /// `invalid_input`.
+    UnknownField,
+}
+
+impl Attack {
+    /// Every attack, in the order the sweep runs them (`WrongCallerKind`
+    /// once per kind).
+    pub const ALL: [Attack; 19] = [
+        Attack::Public,
+        Attack::NoCredentials,
+        Attack::GarbageCredential,
+        Attack::RevokedCredential,
+        Attack::WrongCallerKind(CallerKind::User),
+        Attack::WrongCallerKind(CallerKind::Service),
+        Attack::WrongCallerKind(CallerKind::Agent),
+        Attack::LacksPermission,
+        Attack::AgentUserLacks,
+        Attack::OtherTenantObject,
+        Attack::OtherOwnerObject,
+        Attack::CsrfMissing,
+        Attack::CsrfWrong,
+        Attack::StaleAuthentication,
+        Attack::ReplayMissingKey,
+        Attack::ReplayReused,
+        Attack::OversizedBody,
+        Attack::WrongContentType,
+        Attack::UnknownField,
+    ];
+
+    /// The refusal the guard must answer with; `None` for [`Attack::Public`].
+    pub const fn expected(self) -> Option<Code> {
+        Some(match self {
+            Attack::Public => return None,
+            Attack::NoCredentials | Attack::GarbageCredential | Attack::RevokedCredential => Code::Unauthenticated,
+            Attack::WrongCallerKind(_) => Code::WrongCallerKind,
+            Attack::LacksPermission | Attack::AgentUserLacks => Code::Forbidden,
+            Attack::OtherTenantObject | Attack::OtherOwnerObject => Code::NotFound,
+            Attack::CsrfMissing | Attack::CsrfWrong => Code::CsrfFailed,
+            Attack::StaleAuthentication => Code::ReauthRequired,
+            Attack::ReplayMissingKey => Code::BadRequest,
+            Attack::ReplayReused => Code::Replayed,
+            Attack::OversizedBody => Code::PayloadTooLarge,
+            Attack::WrongContentType => Code::UnsupportedMediaType,
+            Attack::UnknownField => Code::InvalidInput,
+        })
+    }
+
+    /// A short stable name, as the report prints it: `wrong_caller_kind(agent)`.
+    pub fn name(self) -> String {
+        match self {
+            Attack::WrongCallerKind(kind) => format!("wrong_caller_kind({})", kind.as_str()),
+            other => other.base_name().to_owned(),
+        }
+    }
+
+    fn base_name(self) -> &'static str {
+        match self {
+            Attack::Public => "public",
+            Attack::NoCredentials => "no_credentials",
+            Attack::GarbageCredential => "garbage_credential",
+            Attack::RevokedCredential => "revoked_credential",
+            Attack::WrongCallerKind(_) => "wrong_caller_kind",
+            Attack::LacksPermission => "lacks_permission",
+            Attack::AgentUserLacks => "agent_user_lacks",
+            Attack::OtherTenantObject => "other_tenant_object",
+            Attack::OtherOwnerObject => "other_owner_object",
+            Attack::CsrfMissing => "csrf_missing",
+            Attack::CsrfWrong => "csrf_wrong",
+            Attack::StaleAuthentication => "stale_authentication",
+            Attack::ReplayMissingKey => "replay_missing_key",
+            Attack::ReplayReused => "replay_reused",
+            Attack::OversizedBody => "oversized_body",
+            Attack::WrongContentType => "wrong_content_type",
+            Attack::UnknownField => "unknown_field",
+        }
+    }
+}
+
+impl fmt::Display for Attack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
