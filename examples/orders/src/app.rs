@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use axum::Router;
 use guard_runtime::audit::JsonLinesSink;
-use guard_runtime::authn::{Sessions, Tokens};
+use guard_runtime::authn::Sessions;
 use guard_runtime::{Actions, AuditHandle, RolePolicy};
 use sqlx::SqlitePool;
 
 use crate::actions::{account, admin, health, orders, payments};
 use crate::resolvers::resolvers;
 use crate::state::AppState;
-use crate::stores::{SqliteSessionStore, SqliteTokenStore};
+use crate::store_choice::Stores;
 
 /// The knobs the flags turn.
 #[derive(Clone, Debug)]
@@ -32,19 +32,28 @@ pub fn policy() -> RolePolicy {
         .tenant_role("admin", ["orders:*", "service_accounts:rotate", "actions:read"])
 }
 
+/// The app on the in-process stores (what `--store` defaults to).
+#[allow(dead_code)] // the binary calls `build_with`; kept for in-crate callers
 pub fn build(pool: SqlitePool, settings: &Settings) -> (Router, AuditHandle) {
-    let session_store = SqliteSessionStore::new(pool.clone());
+    let stores = Stores::in_process(&pool);
+    build_with(pool, settings, &stores)
+}
+
+/// The app on `stores` (`--store`).
+pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Router, AuditHandle) {
+    let session_store = stores.session_store.clone();
     // `secure(false)`: the demo serves plain HTTP on loopback, where a
     // `Secure` cookie would never be sent back. Behind TLS, drop this.
     let sessions = Sessions::new(session_store.clone()).secure(false);
-    let tokens = Tokens::new(SqliteTokenStore::new(pool.clone()));
+    let tokens = stores.tokens.clone();
     // Bearer header first, then the cookie: a request with both is judged
     // by its deliberate credential.
     let authenticator = (tokens.clone(), sessions.clone());
 
-    let mut actions = Actions::<AppState>::new(policy(), authenticator, resolvers(&pool))
+    let actions = Actions::<AppState>::new(policy(), authenticator, resolvers(&pool))
         .probing(settings.probe_threshold, Duration::from_secs(60))
         .reauth_window(settings.reauth_window);
+    let mut actions = stores.apply(actions);
     if let Some(path) = &settings.audit_log {
         actions = actions.audit(JsonLinesSink::new(path), 4096);
     }

@@ -30,6 +30,10 @@ pub struct Flags {
     #[arg(long, env = "ORDERS_REAUTH_WINDOW", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub reauth_window: u64,
+
+    /// Where sessions, keys, replay keys and denial counters live: `redis://HOST:PORT` shares them between instances (default: in-process).
+    #[arg(long, env = "ORDERS_STORE", value_name = "URL")]
+    pub store: Option<String>,
 }
 
 /// Where the database lives.

@@ -40,9 +40,28 @@ pub async fn open(location: &DbLocation) -> Result<(SqlitePool, bool), String> {
         }
     }
     .map_err(|e| format!("--db: cannot open the database: {e}"))?;
-    sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| format!("--db: cannot migrate the database: {e}"))?;
-    let seeded = seed(&pool).await.map_err(|e| format!("--db: cannot seed the database: {e}"))?;
-    Ok((pool, seeded))
+    // Instances started together on one new file (`--store redis://…`)
+    // race to migrate and seed it: the loser tries again and then finds the
+    // work done. A real fault fails the same way every time.
+    let mut attempt = 1;
+    loop {
+        match prepare(&pool).await {
+            Ok(seeded) => return Ok((pool, seeded)),
+            Err(_) if attempt < PREPARE_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(message) => return Err(message),
+        }
+    }
+}
+
+const PREPARE_ATTEMPTS: u32 = 5;
+
+/// Migrates, then seeds if empty; says whether it seeded.
+async fn prepare(pool: &SqlitePool) -> Result<bool, String> {
+    sqlx::migrate!("./migrations").run(pool).await.map_err(|e| format!("--db: cannot migrate the database: {e}"))?;
+    seed(pool).await.map_err(|e| format!("--db: cannot seed the database: {e}"))
 }
 
 struct DemoUser {
@@ -68,7 +87,13 @@ async fn seed(pool: &SqlitePool) -> Result<bool, Box<dyn std::error::Error + Sen
     }
     // Hash concurrently: argon2 is slow by design.
     let hashes = USERS.iter().map(|u| tokio::spawn(passwords::hash(u.password.to_owned()))).collect::<Vec<_>>();
-    let mut tx = pool.begin().await?;
+    // `IMMEDIATE`: take the write lock now and look again, so that of two
+    // processes seeding one new file, the second waits and then skips.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *tx).await?;
+    if users > 0 {
+        return Ok(false);
+    }
     for (user, hash) in USERS.iter().zip(hashes) {
         let hash = hash.await??;
         sqlx::query("INSERT INTO users (name, tenant, roles, password_hash) VALUES (?, ?, ?, ?)")

@@ -1,18 +1,6 @@
 //! The orders demo of guard. See README.md and the contract in
 //! `orders-api.md`.
 
-mod actions;
-mod app;
-mod checks;
-mod config;
-mod db;
-mod model;
-mod passwords;
-mod principals;
-mod resolvers;
-mod state;
-mod stores;
-
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -21,7 +9,9 @@ use clap::error::ErrorKind;
 use clap::Parser;
 use tokio::net::TcpListener;
 
-use crate::config::{DbLocation, Flags};
+use orders_example::config::{DbLocation, Flags};
+use orders_example::store_choice::StoreChoice;
+use orders_example::{app, db, passwords, store_choice};
 
 /// Bad flags, an unusable path or port: one line on stderr, exit code 2.
 const USAGE_ERROR: u8 = 2;
@@ -40,11 +30,15 @@ fn main() -> ExitCode {
         Ok(db) => db,
         Err(message) => return usage_error(&message),
     };
+    let store = match StoreChoice::parse(flags.store.as_deref()) {
+        Ok(store) => store,
+        Err(message) => return usage_error(&message),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return usage_error(&format!("cannot start the runtime: {e}")),
     };
-    runtime.block_on(run(flags, db))
+    runtime.block_on(run(flags, db, store))
 }
 
 /// Prints only the first line of `message`: scripts get one line to show.
@@ -55,11 +49,16 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(USAGE_ERROR)
 }
 
-async fn run(flags: Flags, db: DbLocation) -> ExitCode {
+async fn run(flags: Flags, db: DbLocation, store: StoreChoice) -> ExitCode {
     // Bind before opening the database, so a busy port writes nothing either.
     let listener = match TcpListener::bind(flags.addr).await {
         Ok(listener) => listener,
         Err(e) => return usage_error(&format!("--addr {}: {e}", flags.addr)),
+    };
+    // A malformed store URL is a bad flag too: refused before the database.
+    let redis = match store.connect() {
+        Ok(redis) => redis,
+        Err(message) => return usage_error(&message),
     };
     let (pool, seeded) = match db::open(&db).await {
         Ok(opened) => opened,
@@ -79,14 +78,16 @@ async fn run(flags: Flags, db: DbLocation) -> ExitCode {
         probe_threshold: flags.probe_threshold,
         reauth_window: Duration::from_secs(flags.reauth_window),
     };
-    let (router, audit) = app::build(pool.clone(), &settings);
+    let stores = store_choice::Stores::new(redis, &pool);
+    stores.prepare().await;
+    let (router, audit) = app::build_with(pool.clone(), &settings, &stores);
     let addr = match listener.local_addr() {
         Ok(addr) => addr,
         Err(e) => return usage_error(&format!("--addr {}: {e}", flags.addr)),
     };
     // Tests and scripts read this line to find the port.
     println!("listening on http://{addr}");
-    tracing::info!(%addr, db = %flags.db, "serving");
+    tracing::info!(%addr, db = %flags.db, store = store.label(), "serving");
     // Connect info: unauthenticated denials are counted per peer address.
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await;

@@ -6,7 +6,7 @@ use guard_runtime::authn::{Sessions, Tokens};
 use guard_runtime::ActionInfo;
 use sqlx::SqlitePool;
 
-use crate::stores::SqliteSessionStore;
+use crate::store_choice::SharedSessionStore;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,7 +16,7 @@ pub struct AppState {
     /// Rotates service-account keys (the same store the authenticator reads).
     pub tokens: Tokens,
     /// For revoking a session by the cookie a login request carried.
-    pub session_store: SqliteSessionStore,
+    pub session_store: SharedSessionStore,
     /// `Actions::manifest()` of the mounted app, taken after mounting
     /// everything: the listing can never drift from what is served.
     pub manifest: Arc<Vec<ActionInfo>>,

@@ -24,7 +24,14 @@ pub struct App {
 pub fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args);
-    for var in ["ORDERS_ADDR", "ORDERS_DB", "ORDERS_AUDIT_LOG", "ORDERS_PROBE_THRESHOLD", "ORDERS_REAUTH_WINDOW"] {
+    for var in [
+        "ORDERS_ADDR",
+        "ORDERS_DB",
+        "ORDERS_AUDIT_LOG",
+        "ORDERS_PROBE_THRESHOLD",
+        "ORDERS_REAUTH_WINDOW",
+        "ORDERS_STORE",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("RUST_LOG", "warn");

@@ -1,0 +1,16 @@
+//! The orders demo as a library: `main.rs` keeps only the startup code, and
+//! tests build the app in-process (`app::build`) to sweep it (`tests/sweep.rs`).
+
+pub mod actions;
+pub mod app;
+pub mod checks;
+pub mod config;
+pub mod db;
+pub mod model;
+pub mod passwords;
+pub mod principals;
+pub mod redis_keys;
+pub mod resolvers;
+pub mod state;
+pub mod store_choice;
+pub mod stores;

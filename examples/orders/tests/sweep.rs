@@ -1,0 +1,173 @@
+//! The authorization sweep over every action of the orders app, built
+//! in-process on a fresh in-memory database.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use guard_runtime::authn::{hash_secret, random_secret, SessionRecord, SessionStore, Sessions, TokenStore};
+use guard_runtime::testkit::{served_manifest, sweep, ActionFixture, AuditSource, Credential, Fixtures};
+use guard_runtime::{Delegation, Principal};
+use orders_example::config::DbLocation;
+use orders_example::stores::{SqliteSessionStore, SqliteTokenStore};
+use orders_example::{app, db};
+use serde_json::json;
+use sqlx::SqlitePool;
+
+/// A session of `principal` authenticated `age` ago, written straight into
+/// the app's session store.
+async fn session(pool: &SqlitePool, mut principal: Principal, age: Duration) -> Credential {
+    let (id, csrf) = (random_secret().expect("random"), random_secret().expect("random"));
+    principal.authenticated_at = SystemTime::now() - age;
+    principal.credential_id = format!("session:{}", &hash_secret(&id)[..16]);
+    let record = SessionRecord {
+        principal,
+        csrf_token: csrf.clone(),
+        expires_at: SystemTime::now() + Duration::from_secs(3600),
+    };
+    SqliteSessionStore::new(pool.clone()).save(&hash_secret(&id), record).await.expect("save session");
+    Credential::session(format!("guard_session={id}"), csrf)
+}
+
+/// A fresh login, as `POST /login` would make it.
+async fn login(pool: &SqlitePool, principal: Principal) -> Credential {
+    let new = Sessions::new(SqliteSessionStore::new(pool.clone())).login(principal).await.expect("login");
+    Credential::session(new.set_cookie.to_str().expect("cookie"), new.csrf_token)
+}
+
+async fn exec(pool: &SqlitePool, sql: &'static str, binds: &[&str]) {
+    let mut query = sqlx::query(sql);
+    for bind in binds {
+        query = query.bind(*bind);
+    }
+    query.execute(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Principals the demo seed lacks: a user with no role, a service with no
+/// scope, an agent whose scopes cover everything for that role-less user,
+/// and a service whose key is then revoked.
+async fn extra_principals(pool: &SqlitePool) {
+    exec(pool, "INSERT INTO users (name, tenant, roles, password_hash) VALUES ('nobody', 'acme', '[]', 'x')", &[])
+        .await;
+    for name in ["svc-none", "svc-retired"] {
+        exec(pool, "INSERT INTO service_accounts (name, tenant, scopes) VALUES (?, 'acme', '[]')", &[name]).await;
+    }
+    exec(
+        pool,
+        "INSERT INTO agents (name, tenant, user_name, scopes) VALUES ('rogue', 'acme', 'nobody', '[\"*\"]')",
+        &[],
+    )
+    .await;
+    for (secret, kind, name) in [
+        ("svc-none-key", "service", "svc-none"),
+        ("svc-retired-key", "service", "svc-retired"),
+        ("rogue-token", "agent", "rogue"),
+    ] {
+        let sql = "INSERT INTO credentials (secret_hash, credential_id, kind, name) VALUES (?, ?, ?, ?)";
+        exec(pool, sql, &[&hash_secret(secret), &format!("key:{name}"), kind, name]).await;
+    }
+    SqliteTokenStore::new(pool.clone()).revoke("key:svc-retired").await.expect("revoke");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_action_of_the_orders_app_holds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pool, _) = db::open(&DbLocation::Memory).await.expect("database");
+    extra_principals(&pool).await;
+    let audit_log = dir.path().join("audit.jsonl");
+    let settings = app::Settings {
+        audit_log: Some(audit_log.clone()),
+        probe_threshold: 0,
+        reauth_window: Duration::from_secs(300),
+    };
+    let (router, audit) = app::build(pool.clone(), &settings);
+
+    let user = |name: &str, tenant: &str, roles: &[&str]| Principal::user(name, tenant, roles.iter().copied());
+    let (alice, carol) = (user("alice", "acme", &["customer"]), user("carol", "acme", &["admin"]));
+    let customer = |name: &str| Delegation { user: name.into(), roles: vec!["customer".into()] };
+    let manifest =
+        served_manifest(&router, "/admin/actions", &login(&pool, carol.clone()).await).await.expect("manifest");
+    assert_eq!(manifest.len(), 14, "every mounted action");
+
+    // A logged-out session: worked once, revoked server-side.
+    let logged_out = login(&pool, alice.clone()).await;
+    if let Credential::Session { cookie, .. } = &logged_out {
+        let id = cookie.trim_start_matches("guard_session=");
+        SqliteSessionStore::new(pool.clone()).revoke(&hash_secret(id)).await.expect("logout");
+    }
+
+    let next = Arc::new(AtomicU64::new(1));
+    let (orders_pool, accounts_pool) = (pool.clone(), pool.clone());
+    let mut fixtures = Fixtures::new(app::policy())
+        .audit(AuditSource::json_lines(&audit_log, audit))
+        .caller(
+            Principal::service("svc-billing", "acme", ["orders:read", "payments:capture"]),
+            Credential::bearer("svc-billing-demo-key"),
+        )
+        .caller(Principal::service("svc-none", "acme", Vec::<String>::new()), Credential::bearer("svc-none-key"))
+        .caller(
+            Principal::agent("assistant", "acme", ["orders:read"], customer("alice")),
+            Credential::bearer("assistant-demo-token"),
+        )
+        .caller(
+            Principal::agent("helper", "acme", ["orders:*"], customer("bob")),
+            Credential::bearer("helper-demo-token"),
+        )
+        .caller(
+            Principal::agent("rogue", "acme", ["*"], Delegation { user: "nobody".into(), roles: vec![] }),
+            Credential::bearer("rogue-token"),
+        )
+        .stale(carol.clone(), session(&pool, carol.clone(), Duration::from_secs(3600)).await)
+        .revoked("alice's logged-out session", logged_out)
+        .revoked("svc-retired's revoked key", Credential::bearer("svc-retired-key"))
+        .objects("orders", move |owner: Principal| {
+            let pool = orders_pool.clone();
+            async move {
+                let owned_by = owner.owner_id().unwrap_or(&owner.id).to_owned();
+                let sql = "INSERT INTO orders (tenant, owner, item, quantity, address, status) \
+                           VALUES (?, ?, 'sweep', 1, '1 Main St', 'new') RETURNING id";
+                let id: i64 =
+                    sqlx::query_scalar(sql).bind(&owner.tenant).bind(owned_by).fetch_one(&pool).await.expect("order");
+                id
+            }
+        })
+        .objects("service_accounts", move |owner: Principal| {
+            let (pool, n) = (accounts_pool.clone(), next.fetch_add(1, Ordering::SeqCst));
+            async move {
+                let name = format!("sweep-sa-{n}");
+                sqlx::query("INSERT INTO service_accounts (name, tenant, scopes) VALUES (?, ?, '[]')")
+                    .bind(&name)
+                    .bind(&owner.tenant)
+                    .execute(&pool)
+                    .await
+                    .expect("service account");
+                name
+            }
+        })
+        .action(
+            "create_order",
+            ActionFixture::new().body(json!({ "item": "tea", "quantity": 1, "address": "1 Main St" })),
+        )
+        .action("change_address", ActionFixture::new().body(json!({ "address": "2 Side St" })))
+        .action("reauth", ActionFixture::new().body(json!({ "password": "not-checked" })))
+        .action(
+            "change_password",
+            ActionFixture::new().body(json!({ "current_password": "x", "new_password": "long-enough" })),
+        );
+    for principal in [
+        alice,
+        user("bob", "acme", &["customer"]),
+        user("erin", "acme", &["support"]),
+        carol,
+        user("dave", "globex", &["customer"]),
+        user("nobody", "acme", &[]),
+    ] {
+        let credential = login(&pool, principal.clone()).await;
+        fixtures = fixtures.caller(principal, credential);
+    }
+
+    let report = sweep(router, &manifest, fixtures).await;
+    println!("{report}");
+    std::fs::write(dir.path().join("sweep.md"), report.to_markdown()).expect("markdown");
+    report.assert_fully_covered();
+}
