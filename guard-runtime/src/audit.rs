@@ -263,10 +263,25 @@ impl Auditor {
     }
 }
 
+/// The most records handed to the sink in one write.
+const BATCH: usize = 1024;
+
 async fn write_loop(mut rx: mpsc::Receiver<Message>, sink: Arc<dyn AuditSink>, failing: Arc<AtomicBool>) {
-    let mut messages = Vec::with_capacity(256);
-    let mut batch = Vec::with_capacity(256);
-    while rx.recv_many(&mut messages, 256).await > 0 {
+    let mut messages = Vec::with_capacity(BATCH);
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut messages, BATCH).await > 0 {
+        // Coalesce: one write per record would cost a system call per
+        // request. Let the requests that are ready run first and queue their
+        // records, unless a caller is waiting on a flush.
+        if messages.len() < BATCH / 4 && !messages.iter().any(|m| matches!(m, Message::Flush(_))) {
+            tokio::task::yield_now().await;
+            while messages.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(message) => messages.push(message),
+                    Err(_) => break,
+                }
+            }
+        }
         let mut flushes = Vec::new();
         for message in messages.drain(..) {
             match message {
