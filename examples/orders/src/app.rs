@@ -32,8 +32,8 @@ pub fn policy() -> RolePolicy {
         .tenant_role("admin", ["orders:*", "service_accounts:rotate", "actions:read"])
 }
 
-/// The app on the in-process stores (what `--store` defaults to).
-#[allow(dead_code)] // the binary calls `build_with`; kept for in-crate callers
+/// The app on the in-process stores (what `--store` defaults to): what the
+/// in-process sweep (`tests/sweep.rs`) builds.
 pub fn build(pool: SqlitePool, settings: &Settings) -> (Router, AuditHandle) {
     let stores = Stores::in_process(&pool);
     build_with(pool, settings, &stores)
