@@ -10,7 +10,7 @@ mod token;
 
 use axum::http::request::Parts;
 
-pub use session::{MemorySessionStore, NewSession, SessionRecord, SessionStore, Sessions};
+pub use session::{LiveSession, MemorySessionStore, NewSession, SessionRecord, SessionStore, Sessions};
 pub use token::{hash_secret, MemoryTokenStore, TokenRecord, TokenStore, Tokens};
 
 use crate::{BoxFuture, Principal, StoreError};

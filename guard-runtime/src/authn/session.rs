@@ -23,6 +23,15 @@ pub struct SessionRecord {
     pub expires_at: SystemTime,
 }
 
+/// A live session, as authentication reads it.
+#[derive(Clone, Debug)]
+pub struct LiveSession {
+    /// The logged-in principal.
+    pub principal: Arc<Principal>,
+    /// The session-bound CSRF token.
+    pub csrf_token: String,
+}
+
 /// Where sessions live. Async and fallible so that a network store fits;
 /// every error denies with 503.
 #[diagnostic::on_unimplemented(
@@ -33,6 +42,21 @@ pub struct SessionRecord {
 pub trait SessionStore: Send + Sync + 'static {
     /// The live session stored under `id_hash`. Expired sessions are `None`.
     fn load<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>>;
+
+    /// What authenticating a request needs of the live session under
+    /// `id_hash`: its principal and CSRF token. The default decodes
+    /// [`load`](SessionStore::load)'s record; an in-process store hands out
+    /// the principal it shares instead of copying it per request.
+    fn load_live<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<LiveSession>, StoreError>> {
+        Box::pin(async move {
+            let now = SystemTime::now();
+            Ok(self
+                .load(id_hash)
+                .await?
+                .filter(|r| r.expires_at > now)
+                .map(|r| LiveSession { principal: Arc::new(r.principal), csrf_token: r.csrf_token }))
+        })
+    }
     /// Creates or replaces the session under `id_hash`.
     fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Deletes one session.
@@ -48,7 +72,16 @@ pub trait SessionStore: Send + Sync + 'static {
 /// In-process [`SessionStore`]: zero setup, one instance only.
 #[derive(Clone, Debug, Default)]
 pub struct MemorySessionStore {
-    sessions: Arc<RwLock<(HashMap<String, SessionRecord>, Sweeper)>>,
+    sessions: Arc<RwLock<(HashMap<String, Stored>, Sweeper)>>,
+}
+
+/// A session as the in-process store keeps it: the principal shared with
+/// the requests it authenticates.
+#[derive(Debug)]
+struct Stored {
+    principal: Arc<Principal>,
+    csrf_token: String,
+    expires_at: SystemTime,
 }
 
 impl MemorySessionStore {
@@ -63,12 +96,34 @@ fn poisoned() -> StoreError {
 }
 
 impl SessionStore for MemorySessionStore {
+    fn load_live<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<LiveSession>, StoreError>> {
+        let now = SystemTime::now();
+        let found = self
+            .sessions
+            .read()
+            .map(|guard| {
+                guard
+                    .0
+                    .get(id_hash)
+                    .filter(|s| s.expires_at > now)
+                    .map(|s| LiveSession { principal: s.principal.clone(), csrf_token: s.csrf_token.clone() })
+            })
+            .map_err(|_| poisoned());
+        Box::pin(std::future::ready(found))
+    }
+
     fn load<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
         let now = SystemTime::now();
         let found = self
             .sessions
             .read()
-            .map(|guard| guard.0.get(id_hash).filter(|r| r.expires_at > now).cloned())
+            .map(|guard| {
+                guard.0.get(id_hash).filter(|s| s.expires_at > now).map(|s| SessionRecord {
+                    principal: Principal::clone(&s.principal),
+                    csrf_token: s.csrf_token.clone(),
+                    expires_at: s.expires_at,
+                })
+            })
             .map_err(|_| poisoned());
         Box::pin(std::future::ready(found))
     }
@@ -84,7 +139,8 @@ impl SessionStore for MemorySessionStore {
                     map.retain(|_, r| r.expires_at > now);
                     map.len()
                 });
-                map.insert(id_hash.to_owned(), record);
+                let SessionRecord { principal, csrf_token, expires_at } = record;
+                map.insert(id_hash.to_owned(), Stored { principal: Arc::new(principal), csrf_token, expires_at });
             })
             .map_err(|_| poisoned());
         Box::pin(std::future::ready(done))
@@ -104,7 +160,7 @@ impl SessionStore for MemorySessionStore {
             .sessions
             .write()
             // A scan: revoking every session of a user is rare (password change).
-            .map(|mut guard| guard.0.retain(|hash, r| r.principal.id != principal_id || Some(hash.as_str()) == keep))
+            .map(|mut guard| guard.0.retain(|hash, s| s.principal.id != principal_id || Some(hash.as_str()) == keep))
             .map_err(|_| poisoned());
         Box::pin(std::future::ready(done))
     }
@@ -266,14 +322,12 @@ impl Authenticator for Sessions {
                 Err(()) => return Ok(Authentication::Invalid),
                 Ok(Some(id)) => id,
             };
-            match self.store.load(&hash_secret(id)).await? {
-                Some(record) if record.expires_at > SystemTime::now() => {
-                    Ok(Authentication::Authenticated(Authenticated {
-                        principal: Arc::new(record.principal),
-                        via: Via::Session { id: SessionId(id.to_owned()), csrf_token: record.csrf_token },
-                    }))
-                }
-                _ => Ok(Authentication::Invalid),
+            match self.store.load_live(&hash_secret(id)).await? {
+                Some(live) => Ok(Authentication::Authenticated(Authenticated {
+                    principal: live.principal,
+                    via: Via::Session { id: SessionId(id.to_owned()), csrf_token: live.csrf_token },
+                })),
+                None => Ok(Authentication::Invalid),
             }
         })
     }
