@@ -1,0 +1,363 @@
+//! What the Redis and PostgreSQL store tests (`tests/redis.rs`,
+//! `tests/postgres.rs`) share: a tiny guarded app run as two instances over
+//! one shared server, request helpers, and the scenarios that hold for any
+//! shared-state backend. Each test file keeps its own server and its
+//! backend-specific tests, and runs every scenario here from a thin
+//! `#[tokio::test]` of the same name.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use guard_runtime::authn::{SessionRecord, SessionStore, Sessions, TokenStore, Tokens};
+use guard_runtime::store::{DenialStore, ReplayStore};
+use guard_runtime::{
+    action, resolve, ActionError, Actions, Authorized, Code, ObjectMeta, Principal, Resolvers, RolePolicy,
+};
+use tower::ServiceExt;
+
+// ---------------------------------------------------------------- backend
+
+/// The four stores one app instance runs on.
+pub struct Stores<S, T, R, D> {
+    pub sessions: S,
+    pub tokens: T,
+    pub replay: R,
+    pub denials: D,
+}
+
+/// A running server that app instances share: each [`Backend::instance`] is
+/// one more app instance with its own connection to it.
+pub trait Backend {
+    fn instance(&self, probe_threshold: u32) -> impl Future<Output = Instance>;
+}
+
+// ---------------------------------------------------------------- app
+
+#[derive(Clone)]
+struct AppState {
+    ran: Arc<AtomicUsize>,
+    sessions: Sessions,
+}
+
+impl AppState {
+    fn hit(&self) {
+        self.ran.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[action(GET "/docs/{doc_id}", requires = "docs:read", owner = "doc_id")]
+async fn read_doc(auth: Authorized, State(state): State<AppState>) -> String {
+    state.hit();
+    auth.principal().id.clone()
+}
+
+#[action(POST "/logout", authenticated, callers = user)]
+async fn logout(auth: Authorized, State(state): State<AppState>) -> Result<StatusCode, ActionError> {
+    state.hit();
+    let session = auth.session().ok_or_else(|| ActionError::new(Code::WrongCallerKind))?;
+    state.sessions.logout(session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// "Log out my other sessions": revoke all but the current one.
+#[action(POST "/sessions/others", authenticated, callers = user)]
+async fn revoke_others(auth: Authorized, State(state): State<AppState>) -> Result<StatusCode, ActionError> {
+    state.hit();
+    state.sessions.revoke_all(&auth.principal().id, auth.session()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[action(POST "/pay", requires = "pay:capture", callers = service, replay)]
+async fn pay(_auth: Authorized, State(state): State<AppState>) -> &'static str {
+    state.hit();
+    "paid"
+}
+
+pub const SVC: &str = "svc-key-0123456789";
+pub const ALICE: &str = "alice-key-0123456789";
+
+pub fn svc() -> Principal {
+    let mut p = Principal::service("svc", "acme", ["pay:capture", "docs:read"]);
+    p.credential_id = "key:svc".into();
+    p
+}
+
+pub fn alice() -> Principal {
+    let mut p = Principal::user("alice", "acme", ["customer"]);
+    p.credential_id = "key:alice".into();
+    p
+}
+
+/// One app instance: its own connection to the shared server.
+pub struct Instance {
+    router: Router,
+    ran: Arc<AtomicUsize>,
+    sessions: Sessions,
+    pub tokens: Tokens,
+}
+
+impl Instance {
+    /// An instance on `stores`, with `Actions::probing(probe_threshold, 60 s)`.
+    pub fn over(
+        stores: Stores<impl SessionStore, impl TokenStore, impl ReplayStore, impl DenialStore>,
+        probe_threshold: u32,
+    ) -> Self {
+        let sessions = Sessions::new(stores.sessions);
+        let tokens = Tokens::new(stores.tokens);
+        let ran = Arc::new(AtomicUsize::new(0));
+        // Doc 1 is alice's, doc 2 bob's.
+        let docs = resolve::from_fn(|key: String| async move {
+            Ok(match key.as_str() {
+                "1" => Some(ObjectMeta::owned("acme", "alice")),
+                "2" => Some(ObjectMeta::owned("acme", "bob")),
+                _ => None,
+            })
+        });
+        let router = Actions::new(
+            RolePolicy::new().role("customer", ["docs:read"]),
+            (tokens.clone(), sessions.clone()),
+            Resolvers::new().with("docs", docs),
+        )
+        .replay_store(stores.replay)
+        .denial_store(stores.denials)
+        .probing(probe_threshold, Duration::from_secs(60))
+        .mount(read_doc)
+        .mount(logout)
+        .mount(revoke_others)
+        .mount(pay)
+        .into_router(AppState { ran: ran.clone(), sessions: sessions.clone() });
+        Instance { router, ran, sessions, tokens }
+    }
+
+    pub fn ran(&self) -> usize {
+        self.ran.load(Ordering::SeqCst)
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        send(&self.router, request).await
+    }
+
+    /// Logs alice in on this instance: (cookie header, CSRF token).
+    pub async fn login(&self) -> (String, String) {
+        let new = self.sessions.login(alice()).await.expect("login");
+        let cookie = new.set_cookie.to_str().expect("ascii").split(';').next().expect("cookie").to_owned();
+        (cookie, new.csrf_token)
+    }
+}
+
+pub struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    /// Asserts a refusal: status, `application/problem+json`, `code`.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
+        assert_eq!(self.headers["content-type"], "application/problem+json", "content type; body: {}", self.text);
+        let json: serde_json::Value = serde_json::from_str(&self.text).expect("problem body is JSON");
+        assert_eq!(json["code"], code, "code; body: {}", self.text);
+        assert_eq!(json["status"], status, "status member");
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
+    }
+}
+
+async fn send(router: &Router, request: Request<Body>) -> Answer {
+    let response = router.clone().oneshot(request).await.expect("router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
+    Answer { status, headers, text: String::from_utf8_lossy(&bytes).into_owned() }
+}
+
+fn request(method: &str, uri: &str) -> axum::http::request::Builder {
+    let peer: SocketAddr = "203.0.113.7:5000".parse().expect("addr");
+    Request::builder().method(method).uri(uri).header("host", "app.test").extension(ConnectInfo(peer))
+}
+
+pub fn bearer(method: &str, uri: &str, key: &str) -> Request<Body> {
+    request(method, uri).header("authorization", format!("Bearer {key}")).body(Body::empty()).expect("request")
+}
+
+pub fn with_cookie(method: &str, uri: &str, cookie: &str, csrf: &str) -> Request<Body> {
+    request(method, uri).header("cookie", cookie).header("x-csrf-token", csrf).body(Body::empty()).expect("request")
+}
+
+pub fn pay_with(key: &str, idempotency_key: &str) -> Request<Body> {
+    request("POST", "/pay")
+        .header("authorization", format!("Bearer {key}"))
+        .header("idempotency-key", idempotency_key)
+        .body(Body::empty())
+        .expect("request")
+}
+
+pub async fn seed(tokens: &Tokens) {
+    tokens.issue(SVC, svc()).await.expect("issue svc key");
+    tokens.issue(ALICE, alice()).await.expect("issue alice key");
+}
+
+// -------------------------------------------- two instances, one server
+
+pub async fn logout_on_one_instance_ends_the_session_on_the_other(server: &impl Backend) {
+    let (a, b) = (server.instance(0).await, server.instance(0).await);
+    let (cookie, csrf) = a.login().await;
+    b.send(with_cookie("GET", "/docs/1", &cookie, &csrf)).await.assert_ok(200);
+
+    a.send(with_cookie("POST", "/logout", &cookie, &csrf)).await.assert_ok(204);
+
+    b.send(with_cookie("GET", "/docs/1", &cookie, &csrf)).await.assert_problem(401, "unauthenticated");
+    a.send(with_cookie("GET", "/docs/1", &cookie, &csrf)).await.assert_problem(401, "unauthenticated");
+    assert_eq!((a.ran(), b.ran()), (1, 1));
+}
+
+pub async fn revoke_all_on_one_instance_keeps_only_the_kept_session_everywhere(server: &impl Backend) {
+    let (a, b) = (server.instance(0).await, server.instance(0).await);
+    let (keep, keep_csrf) = a.login().await;
+    let (other_a, other_a_csrf) = a.login().await;
+    let (other_b, other_b_csrf) = b.login().await;
+    for (cookie, csrf) in [(&keep, &keep_csrf), (&other_a, &other_a_csrf), (&other_b, &other_b_csrf)] {
+        b.send(with_cookie("GET", "/docs/1", cookie, csrf)).await.assert_ok(200);
+    }
+    // Bob's session must survive alice's revocation.
+    let mut bob = Principal::user("bob", "acme", ["customer"]);
+    bob.credential_id = "key:bob".into();
+    let bob_session = b.sessions.login(bob).await.expect("login bob");
+    let bob_cookie = bob_session.set_cookie.to_str().expect("ascii").split(';').next().expect("cookie").to_owned();
+
+    // "Log out my other sessions", from the kept one, on A.
+    a.send(with_cookie("POST", "/sessions/others", &keep, &keep_csrf)).await.assert_ok(204);
+
+    for instance in [&a, &b] {
+        instance.send(with_cookie("GET", "/docs/1", &keep, &keep_csrf)).await.assert_ok(200);
+        for (cookie, csrf) in [(&other_a, &other_a_csrf), (&other_b, &other_b_csrf)] {
+            instance.send(with_cookie("GET", "/docs/1", cookie, csrf)).await.assert_problem(401, "unauthenticated");
+        }
+        instance.send(with_cookie("GET", "/docs/2", &bob_cookie, &bob_session.csrf_token)).await.assert_ok(200);
+    }
+
+    // And revoke_all without `keep`, on B, ends the kept one too, on A.
+    b.sessions.revoke_all("alice", None).await.expect("revoke all");
+    a.send(with_cookie("GET", "/docs/1", &keep, &keep_csrf)).await.assert_problem(401, "unauthenticated");
+    a.send(with_cookie("GET", "/docs/2", &bob_cookie, &bob_session.csrf_token)).await.assert_ok(200);
+}
+
+pub async fn a_key_rotated_on_one_instance_stops_working_on_the_other(server: &impl Backend) {
+    let (a, b) = (server.instance(0).await, server.instance(0).await);
+    seed(&a.tokens).await;
+    b.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
+
+    let new_key = a.tokens.rotate(svc()).await.expect("rotate");
+
+    b.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(401, "unauthenticated");
+    a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(401, "unauthenticated");
+    b.send(bearer("GET", "/docs/1", &new_key)).await.assert_ok(200);
+    // Other credentials are untouched.
+    b.send(bearer("GET", "/docs/1", ALICE)).await.assert_ok(200);
+
+    // Plain revocation on B stops the new key on A.
+    b.tokens.revoke("key:svc").await.expect("revoke");
+    a.send(bearer("GET", "/docs/1", &new_key)).await.assert_problem(401, "unauthenticated");
+    assert_eq!(a.ran() + b.ran(), 3);
+}
+
+pub async fn an_idempotency_key_used_on_one_instance_is_replayed_on_the_other(server: &impl Backend) {
+    let (a, b) = (server.instance(0).await, server.instance(0).await);
+    seed(&a.tokens).await;
+    a.send(pay_with(SVC, "order-17")).await.assert_ok(200);
+    b.send(pay_with(SVC, "order-17")).await.assert_problem(409, "replayed");
+    a.send(pay_with(SVC, "order-17")).await.assert_problem(409, "replayed");
+    b.send(pay_with(SVC, "order-18")).await.assert_ok(200);
+    assert_eq!((a.ran(), b.ran()), (1, 1));
+}
+
+pub async fn concurrent_uses_of_one_key_across_instances_let_exactly_one_through(server: &impl Backend) {
+    let (a, b) = (server.instance(0).await, server.instance(0).await);
+    seed(&a.tokens).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let router = if i % 2 == 0 { a.router.clone() } else { b.router.clone() };
+        tasks.spawn(async move { send(&router, pay_with(SVC, "race")).await });
+    }
+    let answers = tasks.join_all().await;
+    let ok = answers.iter().filter(|a| a.status == StatusCode::OK).count();
+    for answer in answers.iter().filter(|a| a.status != StatusCode::OK) {
+        answer.assert_problem(409, "replayed");
+    }
+    assert_eq!(ok, 1, "exactly one request may use the key");
+    assert_eq!(a.ran() + b.ran(), 1, "exactly one body may run");
+}
+
+pub async fn denials_on_both_instances_add_up_to_one_threshold(server: &impl Backend) {
+    let (a, b) = (server.instance(4).await, server.instance(4).await);
+    seed(&a.tokens).await;
+    // Alice probes bob's doc twice on each instance: 4 denials in all.
+    for instance in [&a, &b, &a, &b] {
+        instance.send(bearer("GET", "/docs/2", ALICE)).await.assert_problem(404, "not_found");
+    }
+    // Each instance alone saw 2 (< 4); together they reach the threshold.
+    for instance in [&a, &b] {
+        let stopped = instance.send(bearer("GET", "/docs/1", ALICE)).await;
+        stopped.assert_problem(429, "probing_suspected");
+        let retry: u64 = stopped.headers["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+        assert!((1..=60).contains(&retry), "retry-after {retry}");
+    }
+    // Another principal is not affected.
+    b.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
+    assert_eq!((a.ran(), b.ran()), (0, 1));
+}
+
+// ------------------------------------------- helpers for failure tests
+
+/// Every kind of request on every instance: 503 `unavailable`, no body, fast.
+pub async fn assert_all_unavailable(instances: &[&Instance], cookie: &str, csrf: &str, limit: Duration) -> Duration {
+    let before: Vec<usize> = instances.iter().map(|i| i.ran()).collect();
+    let mut slowest = Duration::ZERO;
+    for instance in instances {
+        for request in [
+            bearer("GET", "/docs/1", SVC),
+            with_cookie("GET", "/docs/1", cookie, csrf),
+            pay_with(SVC, "while-down"),
+            with_cookie("POST", "/logout", cookie, csrf),
+        ] {
+            let started = Instant::now();
+            instance.send(request).await.assert_problem(503, "unavailable");
+            slowest = slowest.max(started.elapsed());
+        }
+    }
+    let after: Vec<usize> = instances.iter().map(|i| i.ran()).collect();
+    assert_eq!(before, after, "a body ran while the store was down");
+    assert!(slowest < limit, "a 503 took {slowest:?} (limit {limit:?})");
+    slowest
+}
+
+/// Polls until `request()` answers 200 on `instance`; returns how long it took.
+pub async fn until_ok(instance: &Instance, request: impl Fn() -> Request<Body>) -> Duration {
+    let started = Instant::now();
+    loop {
+        let answer = instance.send(request()).await;
+        if answer.status == StatusCode::OK {
+            return started.elapsed();
+        }
+        answer.assert_problem(503, "unavailable");
+        assert!(started.elapsed() < Duration::from_secs(10), "no recovery within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A session record for `principal` that expires in `ttl`.
+pub fn record(principal: Principal, ttl: Duration) -> SessionRecord {
+    SessionRecord { principal, csrf_token: "csrf".into(), expires_at: SystemTime::now() + ttl }
+}
