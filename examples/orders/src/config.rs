@@ -31,7 +31,7 @@ pub struct Flags {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub reauth_window: u64,
 
-    /// Where sessions, keys, replay keys and denial counters live: `redis://HOST:PORT` shares them between instances (default: in-process).
+    /// Where sessions, keys, replay keys and denial counters live: `redis://HOST:PORT` or `postgres://USER@HOST:PORT/DB` shares them between instances (default: in-process).
     #[arg(long, env = "ORDERS_STORE", value_name = "URL")]
     pub store: Option<String>,
 }

@@ -56,8 +56,8 @@ async fn run(flags: Flags, db: DbLocation, store: StoreChoice) -> ExitCode {
         Err(e) => return usage_error(&format!("--addr {}: {e}", flags.addr)),
     };
     // A malformed store URL is a bad flag too: refused before the database.
-    let redis = match store.connect() {
-        Ok(redis) => redis,
+    let shared = match store.connect() {
+        Ok(shared) => shared,
         Err(message) => return usage_error(&message),
     };
     let (pool, seeded) = match db::open(&db).await {
@@ -78,7 +78,7 @@ async fn run(flags: Flags, db: DbLocation, store: StoreChoice) -> ExitCode {
         probe_threshold: flags.probe_threshold,
         reauth_window: Duration::from_secs(flags.reauth_window),
     };
-    let stores = store_choice::Stores::new(redis, &pool);
+    let stores = store_choice::Stores::new(shared, &pool);
     stores.prepare().await;
     let (router, audit) = app::build_with(pool.clone(), &settings, &stores);
     let addr = match listener.local_addr() {

@@ -1,61 +1,77 @@
 //! `--store`: where sessions, keys, replay keys and denial counters live.
 //!
 //! In-process (the default): sessions and keys in SQLite, replay keys and
-//! denial counters in memory; one instance. `redis://…`: all four in Redis
-//! through `guard_runtime::store::redis`, shared by every instance pointed
-//! at the same Redis. Orders, users and passwords stay in SQLite either way.
+//! denial counters in memory; one instance. `redis://…` or `postgres://…`:
+//! all four in Redis (`guard_runtime::store::redis`) or PostgreSQL
+//! (`guard_runtime::store::postgres`), shared by every instance pointed at
+//! the same server. Orders, users and passwords stay in SQLite either way.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use guard_runtime::authn::{SessionRecord, SessionStore, Tokens};
-use guard_runtime::store::redis::RedisStores;
+use guard_runtime::authn::{SessionRecord, SessionStore, TokenStore, Tokens};
+use guard_runtime::store::postgres::{PostgresReplayStore, PostgresStores, PostgresTokenStore};
+use guard_runtime::store::redis::{RedisReplayStore, RedisStores, RedisTokenStore};
+use guard_runtime::store::ReplayStore;
 use guard_runtime::{Actions, BoxFuture, StoreError};
 use sqlx::SqlitePool;
 
-use crate::redis_keys::RedisKeys;
+use crate::shared_keys::SharedKeys;
 use crate::stores::{SqliteSessionStore, SqliteTokenStore};
 
 /// Every Redis key of the app starts with this.
 const REDIS_PREFIX: &str = "orders:";
 
-/// How long one Redis call may take before the request answers 503.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+/// Every PostgreSQL table of the app starts with this.
+const POSTGRES_PREFIX: &str = "orders_";
+
+/// How long one call to the shared store may take before the request
+/// answers 503.
+const STORE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How often a PostgreSQL unreachable at startup is asked again to create
+/// the tables.
+const MIGRATE_RETRY: Duration = Duration::from_millis(500);
+
+const EXPECTED: &str = "expected `redis://HOST:PORT`, `postgres://USER@HOST:PORT/DB` or `in-process`";
 
 /// What `--store` asked for (parsed before anything is created).
 #[derive(Clone, PartialEq, Eq)]
 pub enum StoreChoice {
     InProcess,
     Redis(String),
+    Postgres(String),
 }
 
 impl std::fmt::Debug for StoreChoice {
     // The URL may carry a password: never print it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StoreChoice::InProcess => f.write_str("in-process"),
-            StoreChoice::Redis(_) => f.write_str("redis"),
-        }
+        f.write_str(self.label())
     }
 }
 
 impl StoreChoice {
     /// `None`, `""` or `in-process`: the default; `redis://…`/`rediss://…`:
-    /// Redis. Anything else is a bad flag. Messages never echo the URL
-    /// (it may hold a password), only its scheme.
+    /// Redis; `postgres://…`/`postgresql://…`: PostgreSQL. Anything else is
+    /// a bad flag. Messages never echo the URL (it may hold a password),
+    /// only its scheme.
     pub fn parse(flag: Option<&str>) -> Result<StoreChoice, String> {
         let value = flag.map(str::trim).unwrap_or("");
         if value.is_empty() || value == "in-process" {
             return Ok(StoreChoice::InProcess);
         }
-        match value.split_once("://") {
-            Some(("redis" | "rediss", rest)) if !rest.is_empty() => Ok(StoreChoice::Redis(value.to_owned())),
-            Some(("redis" | "rediss", _)) => Err("--store: the Redis URL names no host".to_owned()),
-            Some((scheme, _)) => {
-                Err(format!("--store: unsupported scheme `{scheme}://` (expected `redis://HOST:PORT` or `in-process`)"))
-            }
-            None => Err("--store: expected `redis://HOST:PORT` or `in-process`".to_owned()),
+        let Some((scheme, rest)) = value.split_once("://") else {
+            return Err(format!("--store: {EXPECTED}"));
+        };
+        let (kind, name): (fn(String) -> StoreChoice, _) = match scheme {
+            "redis" | "rediss" => (StoreChoice::Redis, "Redis"),
+            "postgres" | "postgresql" => (StoreChoice::Postgres, "PostgreSQL"),
+            _ => return Err(format!("--store: unsupported scheme `{scheme}://` ({EXPECTED})")),
+        };
+        if rest.is_empty() {
+            return Err(format!("--store: the {name} URL names no host"));
         }
+        Ok(kind(value.to_owned()))
     }
 
     /// Short name for logs.
@@ -63,27 +79,47 @@ impl StoreChoice {
         match self {
             StoreChoice::InProcess => "in-process",
             StoreChoice::Redis(_) => "redis",
+            StoreChoice::Postgres(_) => "postgres",
         }
     }
 
-    /// Connects to Redis if asked to, without waiting for it
-    /// (`connect_lazy`): the app starts while Redis is down and answers 503
+    /// Connects to the shared store if asked to, without waiting for it
+    /// (`connect_lazy`): the app starts while it is down and answers 503
     /// until it is up. Fails only on a malformed URL. Needs a Tokio runtime.
-    pub fn connect(&self) -> Result<Option<RedisStores>, String> {
-        match self {
-            StoreChoice::InProcess => Ok(None),
+    pub fn connect(&self) -> Result<Option<SharedStores>, String> {
+        let connected = match self {
+            StoreChoice::InProcess => return Ok(None),
             StoreChoice::Redis(url) => RedisStores::builder(url.as_str())
                 .prefix(REDIS_PREFIX)
-                .timeout(REDIS_TIMEOUT)
+                .timeout(STORE_TIMEOUT)
                 .connect_lazy()
-                .map(Some)
-                .map_err(|e| format!("--store: {}", one_line(&e.to_string()))),
-        }
+                .map(SharedStores::Redis),
+            StoreChoice::Postgres(url) => PostgresStores::builder(url.as_str())
+                .prefix(POSTGRES_PREFIX)
+                .timeout(STORE_TIMEOUT)
+                .connect_lazy()
+                .map(SharedStores::Postgres),
+        };
+        connected.map(Some).map_err(|e| format!("--store: {}", one_line(&e.to_string())))
     }
 }
 
 fn one_line(message: &str) -> String {
     message.lines().next().unwrap_or("invalid URL").to_owned()
+}
+
+/// A shared store, connected (lazily) by [`StoreChoice::connect`].
+#[derive(Clone, Debug)]
+pub enum SharedStores {
+    Redis(RedisStores),
+    Postgres(PostgresStores),
+}
+
+/// A shared store and the keys in it.
+#[derive(Clone, Debug)]
+enum Shared {
+    Redis(RedisStores, SharedKeys<RedisTokenStore, RedisReplayStore>),
+    Postgres(PostgresStores, SharedKeys<PostgresTokenStore, PostgresReplayStore>),
 }
 
 /// The stores the app is built on.
@@ -92,20 +128,26 @@ pub struct Stores {
     pub session_store: SharedSessionStore,
     /// Bearer keys and agent tokens.
     pub tokens: Tokens,
-    /// Set when on Redis: replay keys and denial counters go there too.
-    redis: Option<(RedisStores, RedisKeys)>,
+    /// Set when on Redis or PostgreSQL: replay keys and denial counters go
+    /// there too.
+    shared: Option<Shared>,
 }
 
 impl Stores {
-    /// On `redis` (from [`StoreChoice::connect`]) if given, else in-process.
-    pub fn new(redis: Option<RedisStores>, pool: &SqlitePool) -> Stores {
-        let Some(redis) = redis else { return Stores::in_process(pool) };
-        let keys = RedisKeys::new(&redis, pool.clone());
-        Stores {
-            session_store: SharedSessionStore::new(redis.sessions()),
-            tokens: Tokens::new(keys.clone()),
-            redis: Some((redis, keys)),
-        }
+    /// On `shared` (from [`StoreChoice::connect`]) if given, else in-process.
+    pub fn new(shared: Option<SharedStores>, pool: &SqlitePool) -> Stores {
+        let (session_store, tokens, shared) = match shared {
+            None => return Stores::in_process(pool),
+            Some(SharedStores::Redis(redis)) => {
+                let keys = SharedKeys::new(redis.tokens(), redis.replay(), pool.clone());
+                (SharedSessionStore::new(redis.sessions()), Tokens::new(keys.clone()), Shared::Redis(redis, keys))
+            }
+            Some(SharedStores::Postgres(pg)) => {
+                let keys = SharedKeys::new(pg.tokens(), pg.replay(), pool.clone());
+                (SharedSessionStore::new(pg.sessions()), Tokens::new(keys.clone()), Shared::Postgres(pg, keys))
+            }
+        };
+        Stores { session_store, tokens, shared: Some(shared) }
     }
 
     /// Today's single-instance stores: SQLite sessions and keys; guard's
@@ -114,29 +156,70 @@ impl Stores {
         Stores {
             session_store: SharedSessionStore::new(SqliteSessionStore::new(pool.clone())),
             tokens: Tokens::new(SqliteTokenStore::new(pool.clone())),
-            redis: None,
+            shared: None,
         }
     }
 
     /// Puts the replay keys and denial counters in the shared store, if any.
     pub fn apply<S: Clone + Send + Sync + 'static>(&self, actions: Actions<S>) -> Actions<S> {
-        match &self.redis {
-            Some((redis, _)) => actions.replay_store(redis.replay()).denial_store(redis.denials()),
+        match &self.shared {
+            Some(Shared::Redis(redis, _)) => actions.replay_store(redis.replay()).denial_store(redis.denials()),
+            Some(Shared::Postgres(pg, _)) => actions.replay_store(pg.replay()).denial_store(pg.denials()),
             None => actions,
         }
     }
 
-    /// On Redis: copies the keys SQLite records into Redis if Redis does not
-    /// hold them yet (first start, or a Redis that lost its data). A Redis
-    /// that is down now is only logged: lookups retry the copy later.
+    /// On a shared store: creates PostgreSQL's tables if missing, then
+    /// copies the keys SQLite records into the store if it does not hold
+    /// them yet (first start, or a store that lost its data). A store that
+    /// is down now is only logged: requests answer 503 until it is up; key
+    /// lookups retry the copy, and PostgreSQL's tables are created in the
+    /// background as soon as it answers.
     pub async fn prepare(&self) {
-        let Some((_, keys)) = &self.redis else { return };
-        match keys.seed_if_needed().await {
-            Ok(true) => tracing::info!("copied the service-account keys and agent tokens into Redis"),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "Redis is not reachable yet; requests answer 503 until it is"),
+        match &self.shared {
+            None => {}
+            Some(Shared::Redis(_, keys)) => {
+                if let Err(e) = seed("Redis", keys).await {
+                    not_reachable("Redis", &e);
+                }
+            }
+            Some(Shared::Postgres(pg, keys)) => {
+                let Err(e) = postgres_ready(pg, keys).await else { return };
+                not_reachable("PostgreSQL", &e);
+                let (pg, keys) = (pg.clone(), keys.clone());
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(MIGRATE_RETRY).await;
+                        if postgres_ready(&pg, &keys).await.is_ok() {
+                            tracing::info!("PostgreSQL answers: its tables are ready");
+                            return;
+                        }
+                    }
+                });
+            }
         }
     }
+}
+
+/// Creates the tables (if missing), then copies the keys if needed.
+async fn postgres_ready(
+    pg: &PostgresStores,
+    keys: &SharedKeys<PostgresTokenStore, PostgresReplayStore>,
+) -> Result<(), StoreError> {
+    pg.migrate().await?;
+    seed("PostgreSQL", keys).await
+}
+
+/// Copies the keys into the store `name` if it does not hold them yet.
+async fn seed<T: TokenStore, R: ReplayStore>(name: &str, keys: &SharedKeys<T, R>) -> Result<(), StoreError> {
+    if keys.seed_if_needed().await? {
+        tracing::info!("copied the service-account keys and agent tokens into {name}");
+    }
+    Ok(())
+}
+
+fn not_reachable(name: &str, error: &StoreError) {
+    tracing::warn!(%error, "{name} is not reachable yet; requests answer 503 until it is");
 }
 
 /// Any session store behind one type, so the app state need not know which.
@@ -189,7 +272,11 @@ mod tests {
             StoreChoice::parse(Some("redis://127.0.0.1:6379")),
             Ok(StoreChoice::Redis("redis://127.0.0.1:6379".into()))
         );
-        for bad in ["postgres://x", "127.0.0.1:6379", "redis://", "memory"] {
+        for url in ["postgres://postgres@127.0.0.1:5432/postgres", "postgresql://u:pw@db/orders"] {
+            assert_eq!(StoreChoice::parse(Some(url)), Ok(StoreChoice::Postgres(url.into())));
+        }
+        assert_eq!(format!("{:?}", StoreChoice::parse(Some("postgresql://u:pw@db/orders"))), "Ok(postgres)");
+        for bad in ["mysql://x", "127.0.0.1:6379", "redis://", "postgres://", "memory"] {
             let err = StoreChoice::parse(Some(bad)).unwrap_err();
             assert!(err.starts_with("--store: "), "{err}");
         }

@@ -1,104 +1,58 @@
-//! Two instances of the app on one Redis (`--store redis://…`) and one
-//! SQLite file: sessions, revocations, rotated keys, idempotency keys and
-//! denial counters are shared; a dead Redis answers 503 `unavailable`
-//! without running any body, and a restarted Redis needs no app restart.
+//! Two instances of the app on one shared store and one SQLite file,
+//! every scenario run on Redis (`--store redis://…`, module `redis`) and on
+//! PostgreSQL (`--store postgres://…`, module `postgres`): sessions,
+//! revocations, rotated keys, idempotency keys and denial counters are
+//! shared; a dead store answers 503 `unavailable` without running any body,
+//! and a restarted store needs no app restart.
 //!
-//! Every test starts its own `redis-server` on a free loopback port (killed
-//! on drop); it must be on `PATH` (`apt-get install -y redis-server`).
+//! Every test starts its own server on a free loopback port, killed on drop
+//! (`tests/common/servers.rs`): `redis-server` must be on `PATH`
+//! (`apt-get install -y redis-server`); PostgreSQL's `initdb` and
+//! `postgres` in `/usr/lib/postgresql/*/bin`, on `PATH` or in `GUARD_PG_BIN`
+//! (`apt-get install -y postgresql`).
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::servers::{PgServer, RedisServer, StoreServer};
 use common::*;
 use serde_json::{json, Value};
 
-// ---------------------------------------------------------------- redis
-
-/// A `redis-server` child on a loopback port, killed on drop. No
-/// persistence: a restart loses everything, the hardest case for the app.
-struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        let mut server = RedisServer::not_started();
-        server.spawn();
-        server
-    }
-
-    /// A free port with no server on it yet.
-    fn not_started() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("addr").port();
-        RedisServer { port, child: None }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server on this port and waits until it answers PING.
-    fn spawn(&mut self) {
-        assert!(self.child.is_none(), "already running");
-        let spawned = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                "`redis-server` is not on PATH: tests/instances.rs needs a real Redis. \
-                 Install it (Debian/Ubuntu: `apt-get install -y redis-server`) and run again."
-            ),
-            Err(e) => panic!("could not start redis-server: {e}"),
-        };
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !ping(self.port) {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("redis-server on port {} exited at once: {status}", self.port);
-            }
-            assert!(Instant::now() < deadline, "redis-server on port {} did not answer PING in 10 s", self.port);
-            std::thread::sleep(Duration::from_millis(20));
+/// Every scenario, once per kind of store: `redis::…` and `postgres::…`.
+macro_rules! on_every_store {
+    ($($scenario:ident),* $(,)?) => {
+        mod redis {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario::<super::RedisServer>().await
+            })*
         }
-    }
-
-    /// SIGKILL: no goodbye to the clients.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        mod postgres {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario::<super::PgServer>().await
+            })*
         }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn ping(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(1))
-    else {
-        return false;
     };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut buf = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
 }
+
+on_every_store!(
+    a_logout_on_one_instance_ends_the_session_on_the_other,
+    a_password_change_on_one_instance_revokes_the_other_sessions_everywhere,
+    a_key_rotated_on_one_instance_stops_working_on_the_other_at_once,
+    an_idempotency_key_used_on_one_instance_is_refused_on_the_other,
+    one_key_sent_32_times_at_once_to_both_instances_wins_exactly_once,
+    denials_on_both_instances_add_up_to_one_limit,
+    a_dead_store_answers_503_runs_nothing_and_recovery_needs_no_restart,
+    an_unreachable_store_at_startup_is_no_crash,
+);
 
 // ---------------------------------------------------------------- apps
 
-/// Two app instances on one Redis and one SQLite file.
+/// Two app instances on one store and one SQLite file.
 struct Pair {
     a: App,
     b: App,
@@ -107,11 +61,11 @@ struct Pair {
 }
 
 impl Pair {
-    /// On `redis`, which may be not started yet: the apps start anyway.
-    fn start(redis: &RedisServer, extra: &[&str]) -> Pair {
+    /// On `store`, which may be not started yet: the apps start anyway.
+    fn start(store: &impl StoreServer, extra: &[&str]) -> Pair {
         let db_dir = tempfile::tempdir().expect("tempdir");
         let db = db_dir.path().join("shared.db").display().to_string();
-        let url = redis.url();
+        let url = store.url();
         let mut args = vec!["--store", url.as_str(), "--db", db.as_str()];
         if !extra.contains(&"--probe-threshold") {
             args.extend(["--probe-threshold", "0"]);
@@ -160,10 +114,9 @@ async fn eventually_ok(what: &str, within: Duration, mut probe: impl AsyncFnMut(
 
 // ---------------------------------------------------------------- tests
 
-#[tokio::test]
-async fn a_logout_on_one_instance_ends_the_session_on_the_other() {
-    let redis = RedisServer::start();
-    let Pair { a, b, .. } = &Pair::start(&redis, &[]);
+async fn a_logout_on_one_instance_ends_the_session_on_the_other<S: StoreServer>() {
+    let store = S::start();
+    let Pair { a, b, .. } = &Pair::start(&store, &[]);
     let alice = a.user("alice").await;
     b.get("/orders", &alice).await.assert_ok(200);
     a.post_empty("/logout", &alice).await.assert_ok(204);
@@ -171,10 +124,9 @@ async fn a_logout_on_one_instance_ends_the_session_on_the_other() {
     a.get("/orders", &alice).await.assert_problem(401, "unauthenticated");
 }
 
-#[tokio::test]
-async fn a_password_change_on_one_instance_revokes_the_other_sessions_everywhere() {
-    let redis = RedisServer::start();
-    let Pair { a, b, .. } = &Pair::start(&redis, &[]);
+async fn a_password_change_on_one_instance_revokes_the_other_sessions_everywhere<S: StoreServer>() {
+    let store = S::start();
+    let Pair { a, b, .. } = &Pair::start(&store, &[]);
     let on_a = a.user("alice").await;
     let on_b = b.user("alice").await;
     let bob = b.user("bob").await;
@@ -192,10 +144,9 @@ async fn a_password_change_on_one_instance_revokes_the_other_sessions_everywhere
     b.login("alice", "alice-new-pass").await;
 }
 
-#[tokio::test]
-async fn a_key_rotated_on_one_instance_stops_working_on_the_other_at_once() {
-    let redis = RedisServer::start();
-    let Pair { a, b, .. } = &Pair::start(&redis, &[]);
+async fn a_key_rotated_on_one_instance_stops_working_on_the_other_at_once<S: StoreServer>() {
+    let store = S::start();
+    let Pair { a, b, .. } = &Pair::start(&store, &[]);
     let old = Caller::bearer(SVC_KEY);
     b.get("/orders", &old).await.assert_ok(200);
     let carol = a.user("carol").await;
@@ -204,7 +155,7 @@ async fn a_key_rotated_on_one_instance_stops_working_on_the_other_at_once() {
     b.get("/orders", &old).await.assert_problem(401, "unauthenticated");
     a.get("/orders", &old).await.assert_problem(401, "unauthenticated");
     b.get("/orders", &new).await.assert_ok(200);
-    // Agents were copied into Redis with their user's roles: alice's agent
+    // Agents were copied into the store with their user's roles: alice's agent
     // reads alice's orders and no one else's, on either instance.
     let alice = a.user("alice").await;
     let bob = a.user("bob").await;
@@ -214,10 +165,9 @@ async fn a_key_rotated_on_one_instance_stops_working_on_the_other_at_once() {
     b.get(&format!("/orders/{bobs}"), &Caller::bearer(ASSISTANT)).await.assert_problem(404, "not_found");
 }
 
-#[tokio::test]
-async fn an_idempotency_key_used_on_one_instance_is_refused_on_the_other() {
-    let redis = RedisServer::start();
-    let Pair { a, b, .. } = &Pair::start(&redis, &[]);
+async fn an_idempotency_key_used_on_one_instance_is_refused_on_the_other<S: StoreServer>() {
+    let store = S::start();
+    let Pair { a, b, .. } = &Pair::start(&store, &[]);
     let helper = Caller::bearer(HELPER);
     let first = new_order(a, &helper, "lamp").await;
     let second = new_order(a, &helper, "pen").await;
@@ -229,10 +179,9 @@ async fn an_idempotency_key_used_on_one_instance_is_refused_on_the_other() {
     assert_eq!(order["status"], "new", "a refused capture changed the order");
 }
 
-#[tokio::test]
-async fn one_key_sent_32_times_at_once_to_both_instances_wins_exactly_once() {
-    let redis = RedisServer::start();
-    let pair = Arc::new(Pair::start(&redis, &[]));
+async fn one_key_sent_32_times_at_once_to_both_instances_wins_exactly_once<S: StoreServer>() {
+    let store = S::start();
+    let pair = Arc::new(Pair::start(&store, &[]));
     let helper = Caller::bearer(HELPER);
     let on = |i: usize| if i.is_multiple_of(2) { &pair.a } else { &pair.b };
     // One order per request, so every request passes the workflow check and
@@ -270,10 +219,9 @@ async fn one_key_sent_32_times_at_once_to_both_instances_wins_exactly_once() {
     assert_eq!(captured, 1, "bodies that ran");
 }
 
-#[tokio::test]
-async fn denials_on_both_instances_add_up_to_one_limit() {
-    let redis = RedisServer::start();
-    let Pair { a, b, .. } = &Pair::start(&redis, &["--probe-threshold", "4"]);
+async fn denials_on_both_instances_add_up_to_one_limit<S: StoreServer>() {
+    let store = S::start();
+    let Pair { a, b, .. } = &Pair::start(&store, &["--probe-threshold", "4"]);
     let assistant = Caller::bearer(ASSISTANT);
     for app in [a, a, b, b] {
         app.get("/orders/999999", &assistant).await.assert_problem(404, "not_found");
@@ -285,21 +233,20 @@ async fn denials_on_both_instances_add_up_to_one_limit() {
     b.get("/orders", &Caller::bearer(HELPER)).await.assert_ok(200);
 }
 
-#[tokio::test]
-async fn a_dead_redis_answers_503_runs_nothing_and_recovery_needs_no_restart() {
-    let mut redis = RedisServer::start();
-    let Pair { a, b, .. } = &Pair::start(&redis, &["--probe-threshold", "20"]);
+async fn a_dead_store_answers_503_runs_nothing_and_recovery_needs_no_restart<S: StoreServer>() {
+    let mut store = S::start();
+    let Pair { a, b, .. } = &Pair::start(&store, &["--probe-threshold", "20"]);
     let helper = Caller::bearer(HELPER);
     let alice = a.user("alice").await;
     let order = new_order(a, &helper, "lamp").await;
     let alices = new_order(a, &alice, "book").await;
-    // A rotation before the outage: it must survive Redis losing its data.
+    // A rotation before the outage: it must survive the store losing its data.
     let carol = a.user("carol").await;
     let rotated = a.post_empty("/admin/service-accounts/svc-billing/rotate-key", &carol).await.assert_ok(200);
     let svc = Caller::bearer(rotated["api_key"].as_str().expect("api_key"));
     let before = b.get("/orders", &helper).await.assert_ok(200).as_array().expect("list").len();
 
-    redis.kill();
+    store.stop();
     for app in [a, b] {
         app.get("/orders", &helper).await.assert_problem(503, "unavailable");
         app.get(&format!("/orders/{alices}"), &Caller::bearer(ASSISTANT)).await.assert_problem(503, "unavailable");
@@ -314,23 +261,28 @@ async fn a_dead_redis_answers_503_runs_nothing_and_recovery_needs_no_restart() {
         capture(app, svc_key(&svc), &order, "outage-key").await.assert_problem(503, "unavailable");
     }
 
-    // Same port, empty Redis (no persistence): no app restart.
-    redis.spawn();
+    // Same port (Redis comes back empty, PostgreSQL with its data): no app restart.
+    store.spawn();
     for app in [a, b] {
         eventually_ok("helper lists orders", Duration::from_secs(10), async || app.get("/orders", &helper).await).await;
     }
     let after = b.get("/orders", &helper).await.assert_ok(200).as_array().expect("list").len();
-    assert_eq!(after, before, "an order was created while Redis was down");
+    assert_eq!(after, before, "an order was created while the store was down");
     // The key the outage refused was never spent; the order was not touched.
     assert_eq!(a.get(&format!("/orders/{order}"), &helper).await.assert_ok(200)["status"], "new");
     capture(b, svc_key(&svc), &order, "outage-key").await.assert_ok(200);
     capture(a, svc_key(&svc), &order, "outage-key").await.assert_problem(409, "replayed");
-    // Keys came back from SQLite's record: the rotated one, not the demo one.
+    // Keys kept, or copied back from SQLite's record: the rotated one, not the demo one.
     a.get("/orders", &Caller::bearer(SVC_KEY)).await.assert_problem(401, "unauthenticated");
     b.get(&format!("/orders/{alices}"), &Caller::bearer(ASSISTANT)).await.assert_ok(200);
     b.get(&format!("/orders/{order}"), &Caller::bearer(ASSISTANT)).await.assert_problem(404, "not_found");
-    // Sessions lived only in that Redis: gone, so log in again.
-    a.get("/orders", &alice).await.assert_problem(401, "unauthenticated");
+    // Sessions live only in the store: kept by PostgreSQL; gone with
+    // Redis's data, so log in again.
+    if S::KEEPS_DATA {
+        a.get("/orders", &alice).await.assert_ok(200);
+    } else {
+        a.get("/orders", &alice).await.assert_problem(401, "unauthenticated");
+    }
     let alice = b.user("alice").await;
     a.get("/orders", &alice).await.assert_ok(200);
 }
@@ -342,16 +294,16 @@ fn svc_key(caller: &Caller) -> &str {
     }
 }
 
-#[tokio::test]
-async fn an_unreachable_redis_at_startup_is_no_crash() {
-    let mut redis = RedisServer::not_started();
-    let Pair { a, b, .. } = &Pair::start(&redis, &["--probe-threshold", "20"]);
+async fn an_unreachable_store_at_startup_is_no_crash<S: StoreServer>() {
+    let mut store = S::not_started();
+    let Pair { a, b, .. } = &Pair::start(&store, &["--probe-threshold", "20"]);
     let helper = Caller::bearer(HELPER);
     a.get("/orders", &helper).await.assert_problem(503, "unavailable");
     b.login_raw("alice", "alice-pass").await.assert_problem(503, "unavailable");
-    redis.spawn();
+    store.spawn();
     eventually_ok("helper lists orders", Duration::from_secs(10), async || a.get("/orders", &helper).await).await;
-    // The keys were copied into Redis on first use; sessions work too.
+    // The keys were copied into the store (PostgreSQL: its tables made
+    // first); sessions work too.
     b.get("/orders", &Caller::bearer(ASSISTANT)).await.assert_ok(200);
     let alice = b.login("alice", "alice-pass").await;
     a.get("/orders", &alice).await.assert_ok(200);
@@ -362,8 +314,12 @@ fn a_store_url_of_another_kind_is_a_bad_flag() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("never.db");
     let db = db.to_str().expect("utf-8");
-    for store in ["postgres://127.0.0.1/orders", "127.0.0.1:6379", "redis://", "redis://user:pw@[bad"] {
-        let out = command(&["--db", db, "--store", store]).stdin(Stdio::null()).output().expect("run binary");
+    let bad = ["mysql://127.0.0.1/orders", "127.0.0.1:6379", "redis://", "redis://user:pw@[bad"];
+    for store in bad.into_iter().chain(["postgres://", "postgresql://user:pw@[bad", "postgres://user:pw@db:port/x"]) {
+        let out = command(&["--addr", "127.0.0.1:0", "--db", db, "--store", store])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run binary");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{store}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{store}: stderr is not one line: {stderr:?}");

@@ -1,6 +1,8 @@
 //! Runs the real binary and talks to it over HTTP.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
