@@ -6,7 +6,7 @@ use std::fmt;
 
 use axum::body::Body;
 use axum::http::{header, request::Parts};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -29,15 +29,22 @@ where
     }
     let declared =
         parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let mut body = body;
     if declared.is_some_and(|len| len > limit as u64) {
+        discard(body, DISCARD_CAP).await;
         return Err(too_large(limit));
     }
-    // Limited also catches chunked bodies that declare no length.
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large(limit)),
-        Err(_) => return Err((Code::BadRequest, "The request body could not be read.".into())),
-    };
+    // Read frame by frame: this also catches chunked bodies that declare no length.
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return Err((Code::BadRequest, "The request body could not be read.".into())) };
+        let Ok(data) = frame.into_data() else { continue };
+        if bytes.len() + data.len() > limit {
+            discard(body, DISCARD_CAP).await;
+            return Err(too_large(limit));
+        }
+        bytes.extend_from_slice(&data);
+    }
     let value = parse_document(&bytes)?;
     let input = T::deserialize(&value).map_err(|e| (Code::InvalidInput, Cow::Owned(e.to_string())))?;
     // `deny_unknown_fields` does not hold through `#[serde(flatten)]`, so
@@ -47,6 +54,25 @@ where
         return Err((Code::InvalidInput, Cow::Owned(format!("unknown field `{field}`"))));
     }
     Ok(input)
+}
+
+/// How much of a refused body is still read, and thrown away, before the
+/// 413 goes out. A server that answers and closes while the client is still
+/// sending makes most clients report a broken connection instead of the 413
+/// (the "lingering close" of web servers). Past this, the connection closes.
+const DISCARD_CAP: usize = 1024 * 1024;
+
+/// Reads and drops up to `cap` more bytes of `body`.
+async fn discard(mut body: Body, cap: usize) {
+    let mut seen = 0;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen > cap {
+                return;
+            }
+        }
+    }
 }
 
 fn too_large(limit: usize) -> InputError {
