@@ -141,7 +141,9 @@ impl Gate {
         // 6. Permission: every required one, reach the narrowest.
         if let PolicyKind::Requires(required) = spec.policy {
             let policy = &gate.rt.policy;
-            let reach = gate.principal.as_ref().and_then(|principal| {
+            // An empty list can only come from a spec the macro refused to
+            // build (its fallback): it grants nothing.
+            let reach = gate.principal.as_ref().filter(|_| !required.is_empty()).and_then(|principal| {
                 required.iter().try_fold(Reach::Tenant, |narrowest, permission| {
                     policy.reach(principal, permission).map(|r| narrowest.min(r))
                 })
