@@ -435,12 +435,17 @@ fn csrf_ok(parts: &Parts, expected: &str, allowed_origins: &[String]) -> bool {
 }
 
 /// The app's own origin: one of the configured origins, or else the scheme
-/// and exactly the `Host` the request was sent to. `null` never matches.
+/// and exactly the host the request was sent to (`Host`, or the URI's
+/// authority where HTTP/2 carries it). `null` never matches.
 fn origin_allowed(origin: &str, parts: &Parts, allowed: &[String]) -> bool {
     if !allowed.is_empty() {
         return allowed.iter().any(|a| a.eq_ignore_ascii_case(origin));
     }
-    let Some(host) = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return false };
+    let host = match parts.headers.get(header::HOST) {
+        Some(host) => host.to_str().ok(),
+        None => parts.uri.authority().map(|a| a.as_str()),
+    };
+    let Some(host) = host else { return false };
     let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
     authority.is_some_and(|a| a.eq_ignore_ascii_case(host))
 }

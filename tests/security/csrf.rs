@@ -72,6 +72,25 @@ async fn same_origin_with_the_token_passes() {
 }
 
 #[tokio::test]
+async fn without_a_host_header_the_origin_is_checked_against_the_uri_authority() {
+    // HTTP/2 carries the host in the `:authority` pseudo-header, not `Host`.
+    let app = app().await;
+    let (cookie, csrf) = alice(&app).await;
+    let h2 = |origin: &str| {
+        request("POST", "http://app.test/docs/1")
+            .header("cookie", cookie.clone())
+            .header("content-type", "application/json")
+            .header("x-csrf-token", csrf.clone())
+            .header("origin", origin)
+    };
+    app.send(h2("https://evil.test").body(Body::from(EDIT)).expect("request")).await.assert_problem(403, "csrf_failed");
+    assert_eq!(app.ran.count(), 0);
+    let own = app.send(h2("https://app.test").body(Body::from(EDIT)).expect("request")).await;
+    assert_eq!(own.status, 200, "{}", own.text);
+    assert_eq!(app.ran.count(), 1);
+}
+
+#[tokio::test]
 async fn bearer_callers_need_no_token_and_safe_methods_need_none() {
     let app = app().await;
     let answer = app
