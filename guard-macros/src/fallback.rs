@@ -20,6 +20,8 @@ pub(crate) fn expand(original: &ItemFn, errors: syn::Error) -> TokenStream {
         #[derive(Clone, Copy, Debug)]
         #vis struct #name;
         const _: () = {
+            // Kept only so the body still type-checks (and IDEs work) while
+            // the attribute's errors fail the build; nothing calls it.
             #[allow(dead_code)]
             #inner
             impl #private::Sealed for #name {}

@@ -206,9 +206,6 @@ impl AuditSink for MemorySink {
     }
 }
 
-// Records are the traffic and flushes are rare: boxing every record to
-// shrink the rare variant would cost an allocation per request.
-#[allow(clippy::large_enum_variant)]
 enum Message {
     Record(DecisionRecord),
     Flush(oneshot::Sender<()>),

@@ -16,9 +16,6 @@ pub use token::{hash_secret, MemoryTokenStore, TokenRecord, TokenStore, Tokens};
 use crate::{BoxFuture, Principal, StoreError};
 
 /// What an authenticator made of a request.
-// Returned once per request by value and matched at once: boxing the
-// common variant would only add an allocation.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Authentication {
     /// The request carries no credential this authenticator reads.

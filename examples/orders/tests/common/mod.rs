@@ -1,4 +1,5 @@
 //! Runs the real binary and talks to it over HTTP.
+// Each test binary compiles this module and uses a different subset of it.
 #![allow(dead_code)]
 
 pub mod servers;
