@@ -184,13 +184,19 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
 
                 fn call(
                     self,
-                    mut __guard_gate: #private::Gate,
+                    __guard_action: #private::Arc<#private::Mounted>,
                     mut __guard_parts: #private::Parts,
                     __guard_body: #private::Body,
                     __guard_state: __S,
                 ) -> #private::BoxFuture<'static, #private::Response> {
                     #inner
+                    // The request's one allocation of the guard's own: every
+                    // step below lives inline in this future.
                     #private::Box::pin(async move {
+                        let mut __guard_gate = #private::Gate::new(__guard_action, &__guard_parts);
+                        if let #private::Result::Err(refusal) = __guard_gate.open(&__guard_parts).await {
+                            return refusal;
+                        }
                         let _ = (&mut __guard_parts, &__guard_state);
                         #(#steps)*
                         #admit

@@ -20,8 +20,8 @@ use guard_runtime::authn::{
     hash_secret, MemorySessionStore, MemoryTokenStore, SessionRecord, SessionStore, Sessions, Tokens,
 };
 use guard_runtime::{
-    action, Actions, AuditSink, Authorized, BoxFuture, DecisionRecord, Delegation, ObjectMeta, Principal, Resolver,
-    Resolvers, RolePolicy, StoreError,
+    action, Actions, AuditSink, Authorized, DecisionRecord, Delegation, ObjectMeta, Principal, Resolver, Resolvers,
+    RolePolicy, StoreError, StoreFuture,
 };
 use tower::ServiceExt;
 
@@ -29,9 +29,9 @@ use tower::ServiceExt;
 struct NullSink;
 
 impl AuditSink for NullSink {
-    fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> StoreFuture<'a, Result<(), StoreError>> {
         black_box(batch);
-        Box::pin(std::future::ready(Ok(())))
+        StoreFuture::ready(Ok(()))
     }
 }
 
@@ -39,8 +39,8 @@ impl AuditSink for NullSink {
 struct MapResolver(HashMap<String, ObjectMeta>);
 
 impl Resolver for MapResolver {
-    fn resolve<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<ObjectMeta>, StoreError>> {
-        Box::pin(std::future::ready(Ok(self.0.get(key).cloned())))
+    fn resolve<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Result<Option<ObjectMeta>, StoreError>> {
+        StoreFuture::ready(Ok(self.0.get(key).cloned()))
     }
 }
 

@@ -3,6 +3,7 @@
 pub use crate::gate::Gate;
 pub use crate::mount::{GuardedAction, Routed, Sealed};
 pub use crate::permission::is_required;
+pub use crate::runtime::Mounted;
 pub use crate::spec::{ActionSpec, Fresh, KeySource, ObjectSpec, PolicyKind};
 pub use crate::BoxFuture;
 use crate::{CheckContext, CheckError};
@@ -13,6 +14,7 @@ pub use axum::response::{IntoResponse, Response};
 pub use axum::Json;
 pub use core::{clone::Clone, marker::Send, marker::Sync, option::Option, result::Result};
 pub use std::boxed::Box;
+pub use std::sync::Arc;
 
 /// A JSON input type: decoded strictly, then serialized back to find
 /// fields the client sent and the type does not know.
@@ -110,6 +112,12 @@ pub fn fallback_spec() -> &'static ActionSpec {
 }
 
 /// Refuses, for an action whose attribute did not compile.
-pub fn fallback_call(mut gate: Gate) -> BoxFuture<'static, Response> {
-    Box::pin(async move { gate.fail_closed().await })
+pub fn fallback_call(action: Arc<Mounted>, parts: Parts) -> BoxFuture<'static, Response> {
+    Box::pin(async move {
+        let mut gate = Gate::new(action, &parts);
+        match gate.open(&parts).await {
+            Ok(()) => gate.fail_closed().await,
+            Err(refusal) => refusal,
+        }
+    })
 }

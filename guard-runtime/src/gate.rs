@@ -5,11 +5,11 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
-use axum::http::{header, request::Parts, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, request::Parts, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use subtle::ConstantTimeEq;
@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::audit::{Decision, DecisionRecord};
 use crate::authn::{Authenticated, Authentication, SessionId, Via};
 use crate::request_id::REQUEST_ID;
-use crate::runtime::{Mounted, Runtime};
+use crate::runtime::Mounted;
 use crate::spec::{Fresh, KeySource, PolicyKind};
 use crate::{ActionError, Authorized, BoxFuture, CheckContext, CheckError, Code, ObjectMeta, Principal, Reach};
 
@@ -28,31 +28,32 @@ const MAX_KEY_LEN: usize = 256;
 
 /// One request's journey through the guard. Not constructible outside it.
 pub struct Gate {
-    rt: Arc<Runtime>,
     action: Arc<Mounted>,
-    started: Instant,
+    /// Wall-clock time the request reached the guard: audit latency is
+    /// measured from it, so a decision costs one clock read, not three.
+    started: SystemTime,
     request_id: Arc<str>,
     method: Method,
-    path: String,
+    /// For the audit record's path: a reference count, not a copy.
+    uri: Uri,
     probe_key: String,
     principal: Option<Arc<Principal>>,
     session: Option<(SessionId, String)>,
     reach: Reach,
     replay_key: Option<String>,
-    resource: Option<String>,
+    resource: Option<Arc<str>>,
     object: Option<ObjectMeta>,
 }
 
 type Step<T = ()> = Result<T, Response>;
 
 impl Gate {
-    /// Steps 1 to 6: authentication, probing limit, caller kind, freshness,
-    /// CSRF, replay header, permission.
-    pub(crate) async fn open(rt: Arc<Runtime>, action: Arc<Mounted>, parts: &Parts) -> Step<Gate> {
-        let mut gate = Gate {
-            request_id: rt.request_ids.of(parts),
+    /// A gate for one request to `action`: nothing is checked yet.
+    pub fn new(action: Arc<Mounted>, parts: &Parts) -> Gate {
+        Gate {
+            request_id: action.rt.request_ids.of(parts),
             method: parts.method.clone(),
-            path: parts.uri.path().to_owned(),
+            uri: parts.uri.clone(),
             probe_key: String::new(),
             principal: None,
             session: None,
@@ -60,100 +61,104 @@ impl Gate {
             replay_key: None,
             resource: None,
             object: None,
-            started: Instant::now(),
-            rt,
+            started: SystemTime::now(),
             action,
-        };
-        if gate.rt.auditor.is_failing() {
-            return Err(gate.deny(Code::Unavailable).await);
         }
-        let spec = gate.action.spec;
+    }
+
+    /// Steps 1 to 6: authentication, probing limit, caller kind, freshness,
+    /// CSRF, replay header, permission.
+    pub async fn open(&mut self, parts: &Parts) -> Step {
+        if self.action.rt.auditor.is_failing() {
+            return Err(self.deny(Code::Unavailable).await);
+        }
+        let spec = self.action.spec;
         if let PolicyKind::Public(_) = spec.policy {
-            gate.probe_key = client_key(parts);
-            gate.check_probing().await?;
-            return Ok(gate);
+            self.probe_key = client_key(parts);
+            self.check_probing().await?;
+            return Ok(());
         }
 
         // 1. Authenticate. Any credential that is not valid is a 401; a store
         // failure is a 503, never "anonymous".
-        let authenticated = match gate.rt.authenticator.authenticate(parts).await {
+        let authenticated = match self.action.rt.authenticator.authenticate(parts).await {
             Ok(Authentication::Authenticated(found)) => found,
             Ok(Authentication::Missing | Authentication::Invalid) => {
-                gate.probe_key = client_key(parts);
-                gate.check_probing().await?;
-                return Err(gate.deny(Code::Unauthenticated).await);
+                self.probe_key = client_key(parts);
+                self.check_probing().await?;
+                return Err(self.deny(Code::Unauthenticated).await);
             }
-            Err(err) => return Err(gate.unavailable(err).await),
+            Err(err) => return Err(self.unavailable(err).await),
         };
         let Authenticated { principal, via } = authenticated;
-        gate.probe_key = ["principal:", &principal.tenant, "/", &principal.id].concat();
+        self.probe_key = ["principal:", &principal.tenant, "/", &principal.id].concat();
         let kind = principal.kind;
         // A bearer request proves its key anew: it is as fresh as it gets.
         let authenticated_at = match via {
-            Via::Bearer => SystemTime::now(),
-            Via::Session { .. } => principal.authenticated_at,
+            Via::Bearer => None,
+            Via::Session { .. } => Some(principal.authenticated_at),
         };
-        gate.principal = Some(principal);
+        self.principal = Some(principal);
         if let Via::Session { id, csrf_token } = via {
-            gate.session = Some((id, csrf_token));
+            self.session = Some((id, csrf_token));
         }
-        gate.check_probing().await?;
+        self.check_probing().await?;
 
         // 2. Caller kind.
         if !spec.accepts(kind) {
-            return Err(gate.deny(Code::WrongCallerKind).await);
+            return Err(self.deny(Code::WrongCallerKind).await);
         }
 
         // 3. Freshness.
         let max_age = match spec.fresh {
             Fresh::Any => None,
-            Fresh::AppWindow => Some(gate.rt.reauth_window),
+            Fresh::AppWindow => Some(self.action.rt.reauth_window),
             Fresh::Within(secs) => Some(Duration::from_secs(secs)),
         };
-        if let Some(max_age) = max_age {
+        if let (Some(max_age), Some(authenticated_at)) = (max_age, authenticated_at) {
             // A clock that went backwards reads as "just now": the session
             // store's own expiry still bounds it.
             let age = SystemTime::now().duration_since(authenticated_at).unwrap_or_default();
             if age > max_age {
-                return Err(gate.deny(Code::ReauthRequired).await);
+                return Err(self.deny(Code::ReauthRequired).await);
             }
         }
 
         // 4. CSRF, for cookie sessions on unsafe methods.
-        if let Some((_, token)) = &gate.session {
-            if !is_safe(&parts.method) && !csrf_ok(parts, token, &gate.rt.allowed_origins) {
-                return Err(gate.deny(Code::CsrfFailed).await);
+        if let Some((_, token)) = &self.session {
+            if !is_safe(&parts.method) && !csrf_ok(parts, token, &self.action.rt.allowed_origins) {
+                return Err(self.deny(Code::CsrfFailed).await);
             }
         }
 
         // 5. The replay header must be there; it is claimed only at the end.
         if let Some(name) = spec.replay {
             match replay_key(parts, name) {
-                Some(key) => gate.replay_key = Some(scoped_replay_key(spec.name, gate.principal.as_deref(), &key)),
+                Some(key) => self.replay_key = Some(scoped_replay_key(spec.name, self.principal.as_deref(), &key)),
                 None => {
                     let detail =
                         format!("This action needs a single-use `{name}` header of 1 to 255 visible ASCII characters.");
-                    return Err(gate.deny_with(Code::BadRequest, detail.into(), None).await);
+                    return Err(self.deny_with(Code::BadRequest, detail.into(), None).await);
                 }
             }
         }
 
         // 6. Permission: every required one, reach the narrowest.
         if let PolicyKind::Requires(required) = spec.policy {
-            let policy = &gate.rt.policy;
+            let policy = &self.action.rt.policy;
             // An empty list can only come from a spec the macro refused to
             // build (its fallback): it grants nothing.
-            let reach = gate.principal.as_ref().filter(|_| !required.is_empty()).and_then(|principal| {
+            let reach = self.principal.as_ref().filter(|_| !required.is_empty()).and_then(|principal| {
                 required.iter().try_fold(Reach::Tenant, |narrowest, permission| {
                     policy.reach(principal, permission).map(|r| narrowest.min(r))
                 })
             });
             match reach {
-                Some(reach) => gate.reach = reach,
-                None => return Err(gate.deny(Code::Forbidden).await),
+                Some(reach) => self.reach = reach,
+                None => return Err(self.deny(Code::Forbidden).await),
             }
         }
-        Ok(gate)
+        Ok(())
     }
 
     /// Runs one of the action's own extractors (`State`, `Path`, …); its
@@ -177,7 +182,7 @@ impl Gate {
     where
         T: DeserializeOwned + Serialize,
     {
-        let limit = self.action.spec.body_limit.unwrap_or(self.rt.body_limit);
+        let limit = self.action.spec.body_limit.unwrap_or(self.action.rt.body_limit);
         match crate::input::decode_json(parts, body, limit).await {
             Ok(input) => Ok(input),
             Err((code, detail)) => Err(self.deny_with(code, detail, None).await),
@@ -202,7 +207,7 @@ impl Gate {
         else {
             return Err(self.deny(Code::NotFound).await);
         };
-        self.resource = Some([spec.resource, "/", &key].concat());
+        self.resource = Some(resource_id(spec.resource, &key));
         let object = match resolver.resolve(&key).await {
             Ok(Some(object)) => object,
             Ok(None) => return Err(self.deny(Code::NotFound).await),
@@ -231,7 +236,7 @@ impl Gate {
     /// (a captured payment is no longer capturable). Nothing is claimed here.
     pub async fn check_replay_unused(&mut self) -> Step {
         let Some(key) = self.replay_key.as_deref() else { return Ok(()) };
-        match self.rt.replay.is_claimed(key).await {
+        match self.action.rt.replay.is_claimed(key).await {
             Ok(false) => Ok(()),
             Ok(true) => Err(self.deny(Code::Replayed).await),
             Err(err) => Err(self.unavailable(err).await),
@@ -270,14 +275,14 @@ impl Gate {
 
     async fn admit_common(&mut self) -> Step {
         if let Some(key) = self.replay_key.take() {
-            match self.rt.replay.claim(&key, self.rt.replay_ttl).await {
+            match self.action.rt.replay.claim(&key, self.action.rt.replay_ttl).await {
                 Ok(true) => {}
                 Ok(false) => return Err(self.deny(Code::Replayed).await),
                 Err(err) => return Err(self.unavailable(err).await),
             }
         }
         let record = self.record(Decision::Allow, "ok");
-        if let Err(err) = self.rt.auditor.send(record).await {
+        if let Err(err) = self.action.rt.auditor.send(record).await {
             tracing::error!(target: "guard::gate", error = %err, "audit failed; denying");
             return Err(self.tag(ActionError::new(Code::Unavailable).into_response()));
         }
@@ -287,22 +292,28 @@ impl Gate {
     /// After the body: an action's own refusal (a login form's wrong
     /// password: 401, a wrong current password: 403) is a decision too. It
     /// is audited as a deny after the allow, and counts toward probing.
-    pub async fn finish(self, response: Response) -> Response {
+    pub async fn finish(&mut self, response: Response) -> Response {
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            let code = Code::from_status(status);
+            self.body_refused(Code::from_status(status)).await;
+        }
+        self.tag(response)
+    }
+
+    /// Boxed: the rare path keeps its state out of every request's future.
+    fn body_refused(&mut self, code: Code) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
             let record = self.record(Decision::Deny, code.as_str());
             // The body already ran: a failure here can only be logged.
-            if let Err(err) = self.rt.auditor.send(record).await {
+            if let Err(err) = self.action.rt.auditor.send(record).await {
                 tracing::error!(target: "guard::gate", error = %err, "audit failed after the action ran");
             }
-            if self.rt.probe_threshold > 0 {
-                if let Err(err) = self.rt.denials.add(&self.probe_key, self.rt.probe_window).await {
+            if self.action.rt.probe_threshold > 0 {
+                if let Err(err) = self.action.rt.denials.add(&self.probe_key, self.action.rt.probe_window).await {
                     tracing::error!(target: "guard::gate", error = %err, "denial store failed after the action ran");
                 }
             }
-        }
-        self.tag(response)
+        })
     }
 
     /// A 503 for an outcome that cannot happen when the macro's checks hold:
@@ -312,11 +323,11 @@ impl Gate {
     }
 
     async fn check_probing(&mut self) -> Step {
-        if self.rt.probe_threshold == 0 {
+        if self.action.rt.probe_threshold == 0 {
             return Ok(());
         }
-        match self.rt.denials.current(&self.probe_key, self.rt.probe_window).await {
-            Ok(window) if window.count >= self.rt.probe_threshold => Err(self
+        match self.action.rt.denials.current(&self.probe_key, self.action.rt.probe_window).await {
+            Ok(window) if window.count >= self.action.rt.probe_threshold => Err(self
                 .deny_with(
                     Code::ProbingSuspected,
                     Cow::Borrowed("Too many denied requests: try again later."),
@@ -358,14 +369,14 @@ impl Gate {
         if let Some(wait) = retry_after {
             error = error.with_retry_after(wait.as_secs_f64().ceil() as u64);
         }
-        if code.is_probe() && self.rt.probe_threshold > 0 {
-            if let Err(err) = self.rt.denials.add(&self.probe_key, self.rt.probe_window).await {
+        if code.is_probe() && self.action.rt.probe_threshold > 0 {
+            if let Err(err) = self.action.rt.denials.add(&self.probe_key, self.action.rt.probe_window).await {
                 tracing::error!(target: "guard::gate", error = %err, "denial store failed");
                 error = ActionError::new(Code::Unavailable);
             }
         }
         let record = self.record(Decision::Deny, error.code().as_str());
-        if let Err(err) = self.rt.auditor.send(record).await {
+        if let Err(err) = self.action.rt.auditor.send(record).await {
             tracing::error!(target: "guard::gate", error = %err, "audit failed");
             error = ActionError::new(Code::Unavailable);
         }
@@ -373,18 +384,20 @@ impl Gate {
     }
 
     fn record(&self, decision: Decision, code: &'static str) -> DecisionRecord {
+        let ts = SystemTime::now();
         DecisionRecord {
-            ts: SystemTime::now(),
+            ts,
             request_id: Some(self.request_id.clone()),
             caller: self.principal.clone(),
             action: self.action.spec.name,
             method: self.method.clone(),
-            path: self.path.clone(),
+            uri: self.uri.clone(),
             permission: self.action.permission.clone(),
             resource: self.resource.clone(),
             decision,
             code,
-            latency_us: self.started.elapsed().as_micros() as u64,
+            // A wall clock stepped back mid-request reads as 0.
+            latency_us: ts.duration_since(self.started).unwrap_or_default().as_micros() as u64,
         }
     }
 
@@ -464,4 +477,20 @@ fn replay_key(parts: &Parts, name: &str) -> Option<String> {
     let bytes = value.as_bytes();
     let ok = (1..=255).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic());
     ok.then(|| String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// `resource/key`, the audit record's resource: built on the stack so it
+/// costs one allocation, shared by every record of the request.
+fn resource_id(resource: &str, key: &str) -> Arc<str> {
+    let mut buf = [0u8; 64 + 1 + MAX_KEY_LEN];
+    let len = resource.len() + 1 + key.len();
+    match buf.get_mut(..len) {
+        Some(out) => {
+            out[..resource.len()].copy_from_slice(resource.as_bytes());
+            out[resource.len()] = b'/';
+            out[resource.len() + 1..].copy_from_slice(key.as_bytes());
+            Arc::from(std::str::from_utf8(out).unwrap_or_default())
+        }
+        None => Arc::from([resource, "/", key].concat()),
+    }
 }

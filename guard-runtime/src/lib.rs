@@ -71,6 +71,7 @@ pub mod authn;
 mod authorized;
 mod error;
 mod gate;
+mod hex;
 mod input;
 mod mount;
 pub mod permission;
@@ -81,6 +82,7 @@ pub mod resolve;
 mod runtime;
 mod spec;
 pub mod store;
+mod store_future;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -99,6 +101,7 @@ pub use policy::{Policy, Reach, RolePolicy};
 pub use principal::{CallerKind, Delegation, Principal};
 pub use resolve::{ObjectMeta, Resolver, Resolvers};
 pub use spec::{ActionInfo, ActionSpec};
+pub use store_future::StoreFuture;
 
-/// A boxed, sendable future: the return type of guard's object-safe traits.
+/// A boxed, sendable future: what [`StoreFuture::new`] wraps.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
+use axum::handler::Handler;
 use axum::http::{header, request::Parts, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
@@ -12,7 +13,6 @@ use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::audit::{Auditor, TracingSink};
-use crate::gate::Gate;
 use crate::runtime::{Mounted, Runtime};
 use crate::spec::{KeySource, PolicyKind};
 use crate::store::{DenialStore, MemoryDenialStore, MemoryReplayStore, ReplayStore};
@@ -41,7 +41,39 @@ pub trait GuardedAction<S>: Sealed + Copy + Send + Sync + 'static {
     #[doc(hidden)]
     fn spec(&self) -> &'static ActionSpec;
     #[doc(hidden)]
-    fn call(self, gate: Gate, parts: Parts, body: Body, state: S) -> BoxFuture<'static, Response>;
+    fn call(self, action: Arc<Mounted>, parts: Parts, body: Body, state: S) -> BoxFuture<'static, Response>;
+}
+
+/// The axum handler of one mounted action. Its own `Handler` impl, rather
+/// than a closure, so a request costs one boxed future (the action's), not
+/// a second one around it.
+struct ActionHandler<A> {
+    action: A,
+    mounted: Arc<Mounted>,
+}
+
+impl<A: Copy> Clone for ActionHandler<A> {
+    fn clone(&self) -> Self {
+        ActionHandler { action: self.action, mounted: self.mounted.clone() }
+    }
+}
+
+/// `ActionHandler`'s marker for axum's `Handler` (axum's own impls use
+/// tuples of extractors here).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Guarded {}
+
+impl<A, S> Handler<Guarded, S> for ActionHandler<A>
+where
+    A: GuardedAction<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    type Future = BoxFuture<'static, Response>;
+
+    fn call(self, request: Request, state: S) -> Self::Future {
+        let (parts, body) = request.into_parts();
+        self.action.call(self.mounted, parts, body, state)
+    }
 }
 
 /// A guarded action whose attribute names its route, so [`Actions::mount`]
@@ -234,20 +266,10 @@ where
             PolicyKind::Requires(list) => Some(Arc::<str>::from(list.join(","))),
             _ => None,
         };
-        let mounted = Arc::new(Mounted { spec, resolver, permission });
         self.manifest.push(spec.info(method, &path, self.reauth_window.as_secs(), self.body_limit));
         let mount: Mount<S> = Box::new(move |router: Router<S>, rt: Arc<Runtime>| {
-            let handler = move |State(state): State<S>, request: Request| {
-                let (rt, mounted) = (rt.clone(), mounted.clone());
-                async move {
-                    let (parts, body) = request.into_parts();
-                    match Gate::open(rt, mounted, &parts).await {
-                        Ok(gate) => action.call(gate, parts, body, state).await,
-                        Err(refusal) => refusal,
-                    }
-                }
-            };
-            router.route(&path, on(filter, handler))
+            let mounted = Arc::new(Mounted { rt, spec, resolver, permission });
+            router.route(&path, on(filter, ActionHandler { action, mounted }))
         });
         self.routes.push(Route { mount });
         self

@@ -13,7 +13,8 @@ pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id"
 /// unguessable across restarts. A client's own well-formed `x-request-id`
 /// (1 to 128 visible ASCII characters) is kept for correlation.
 pub(crate) struct RequestIds {
-    prefix: String,
+    /// Six random bytes, hex.
+    prefix: [u8; 12],
     next: AtomicU64,
 }
 
@@ -23,7 +24,9 @@ impl RequestIds {
         // Without randomness the prefix is still unique enough for
         // correlation; ids are not credentials.
         let _ = getrandom::fill(&mut bytes);
-        RequestIds { prefix: crate::authn::hex(&bytes), next: AtomicU64::new(1) }
+        let mut prefix = [0u8; 12];
+        crate::hex::write_hex(&mut prefix, &bytes);
+        RequestIds { prefix, next: AtomicU64::new(1) }
     }
 
     /// The request's id: the client's, or a new one.
@@ -38,11 +41,11 @@ impl RequestIds {
             }
         }
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        // By hand: `format!` costs more than the rest of this function.
-        let mut id = String::with_capacity(self.prefix.len() + 17);
-        id.push_str(&self.prefix);
-        id.push('-');
-        crate::authn::push_hex(&mut id, &n.to_be_bytes());
-        Arc::from(id)
+        // Built on the stack, so the id costs one allocation (its `Arc`).
+        let mut buf = [0u8; 12 + 1 + 16];
+        buf[..12].copy_from_slice(&self.prefix);
+        buf[12] = b'-';
+        crate::hex::write_hex(&mut buf[13..], &n.to_be_bytes());
+        Arc::from(std::str::from_utf8(&buf).unwrap_or("request"))
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::{BoxFuture, StoreError};
+use crate::{StoreError, StoreFuture};
 
 /// The authorization facts of one object.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,6 +34,10 @@ impl ObjectMeta {
 ///
 /// `Ok(None)` means "no such object" and answers 404; so does an object of
 /// another tenant or owner, with the identical body. An `Err` answers 503.
+///
+/// The answer is a [`StoreFuture`]: an in-process resolver answers with
+/// [`StoreFuture::ready`] (no allocation), one that must wait with
+/// [`StoreFuture::new`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard resolver",
     label = "expected a `guard_runtime::Resolver`",
@@ -41,10 +45,14 @@ impl ObjectMeta {
 )]
 pub trait Resolver: Send + Sync + 'static {
     /// The object under `key` (a path parameter or input field, as text).
-    fn resolve<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<ObjectMeta>, StoreError>>;
+    fn resolve<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Result<Option<ObjectMeta>, StoreError>>;
 }
 
 /// A [`Resolver`] from an async closure.
+///
+/// Each call boxes the closure's future. A resolver whose answer is at hand
+/// (an in-process map) can implement [`Resolver`] with
+/// [`StoreFuture::ready`] instead, which allocates nothing.
 ///
 /// ```
 /// use guard_runtime::{resolve, ObjectMeta};
@@ -70,8 +78,8 @@ where
     F: Fn(String) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Option<ObjectMeta>, StoreError>> + Send + 'static,
 {
-    fn resolve<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<ObjectMeta>, StoreError>> {
-        Box::pin((self.0)(key.to_owned()))
+    fn resolve<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Result<Option<ObjectMeta>, StoreError>> {
+        StoreFuture::new((self.0)(key.to_owned()))
     }
 }
 

@@ -23,8 +23,11 @@ pub(crate) struct Runtime {
     pub(crate) request_ids: crate::request_id::RequestIds,
 }
 
-/// One mounted action: its spec plus what mounting resolved.
-pub(crate) struct Mounted {
+/// One mounted action: its spec, what mounting resolved, and the runtime.
+/// Generated code passes it to [`Gate::open`](crate::gate::Gate) unopened.
+#[doc(hidden)]
+pub struct Mounted {
+    pub(crate) rt: Arc<Runtime>,
     pub(crate) spec: &'static crate::ActionSpec,
     pub(crate) resolver: Option<Arc<dyn Resolver>>,
     /// The required permissions, comma-joined once for audit records.

@@ -21,8 +21,8 @@ use guard_runtime::authn::{
 };
 use guard_runtime::testkit::{sweep, ActionFixture, Attack, AuditSource, Credential, Fixtures, SweepReport, Verdict};
 use guard_runtime::{
-    action, resolve, ActionInfo, Actions, Authenticator, Authorized, BoxFuture, CallerKind, Delegation, Json,
-    ObjectMeta, Principal, Resolvers, RolePolicy, StoreError,
+    action, resolve, ActionInfo, Actions, Authenticator, Authorized, CallerKind, Delegation, Json, ObjectMeta,
+    Principal, Resolvers, RolePolicy, StoreError, StoreFuture,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -114,8 +114,8 @@ mod widened_callers {
 struct CsrfBlind<A>(A);
 
 impl<A: Authenticator> Authenticator for CsrfBlind<A> {
-    fn authenticate<'a>(&'a self, parts: &'a Parts) -> BoxFuture<'a, Result<Authentication, StoreError>> {
-        Box::pin(async move {
+    fn authenticate<'a>(&'a self, parts: &'a Parts) -> StoreFuture<'a, Result<Authentication, StoreError>> {
+        StoreFuture::new(async move {
             Ok(match self.0.authenticate(parts).await? {
                 Authentication::Authenticated(Authenticated { principal, .. }) => {
                     Authentication::Authenticated(Authenticated { principal, via: Via::Bearer })

@@ -155,8 +155,8 @@ impl Resolver for DocResolver {
     fn resolve<'a>(
         &'a self,
         key: &'a str,
-    ) -> guard_runtime::BoxFuture<'a, Result<Option<ObjectMeta>, guard_runtime::StoreError>> {
-        Box::pin(async move { Ok(docs().remove(key)) })
+    ) -> guard_runtime::StoreFuture<'a, Result<Option<ObjectMeta>, guard_runtime::StoreError>> {
+        guard_runtime::StoreFuture::ready(Ok(docs().remove(key)))
     }
 }
 
@@ -203,24 +203,24 @@ impl SessionStore for Shared<dyn SessionStore> {
     fn load<'a>(
         &'a self,
         h: &'a str,
-    ) -> guard_runtime::BoxFuture<'a, Result<Option<SessionRecord>, guard_runtime::StoreError>> {
+    ) -> guard_runtime::StoreFuture<'a, Result<Option<SessionRecord>, guard_runtime::StoreError>> {
         self.0.load(h)
     }
     fn save<'a>(
         &'a self,
         h: &'a str,
         r: SessionRecord,
-    ) -> guard_runtime::BoxFuture<'a, Result<(), guard_runtime::StoreError>> {
+    ) -> guard_runtime::StoreFuture<'a, Result<(), guard_runtime::StoreError>> {
         self.0.save(h, r)
     }
-    fn revoke<'a>(&'a self, h: &'a str) -> guard_runtime::BoxFuture<'a, Result<(), guard_runtime::StoreError>> {
+    fn revoke<'a>(&'a self, h: &'a str) -> guard_runtime::StoreFuture<'a, Result<(), guard_runtime::StoreError>> {
         self.0.revoke(h)
     }
     fn revoke_principal<'a>(
         &'a self,
         p: &'a str,
         keep: Option<&'a str>,
-    ) -> guard_runtime::BoxFuture<'a, Result<(), guard_runtime::StoreError>> {
+    ) -> guard_runtime::StoreFuture<'a, Result<(), guard_runtime::StoreError>> {
         self.0.revoke_principal(p, keep)
     }
 }
@@ -229,23 +229,26 @@ impl TokenStore for Shared<dyn TokenStore> {
     fn find<'a>(
         &'a self,
         h: &'a str,
-    ) -> guard_runtime::BoxFuture<'a, Result<Option<guard_runtime::authn::TokenRecord>, guard_runtime::StoreError>>
+    ) -> guard_runtime::StoreFuture<'a, Result<Option<guard_runtime::authn::TokenRecord>, guard_runtime::StoreError>>
     {
         self.0.find(h)
     }
     fn insert(
         &self,
         r: guard_runtime::authn::TokenRecord,
-    ) -> guard_runtime::BoxFuture<'_, Result<(), guard_runtime::StoreError>> {
+    ) -> guard_runtime::StoreFuture<'_, Result<(), guard_runtime::StoreError>> {
         self.0.insert(r)
     }
-    fn revoke<'a>(&'a self, c: &'a str) -> guard_runtime::BoxFuture<'a, Result<(), guard_runtime::StoreError>> {
+    fn revoke<'a>(&'a self, c: &'a str) -> guard_runtime::StoreFuture<'a, Result<(), guard_runtime::StoreError>> {
         self.0.revoke(c)
     }
 }
 
 impl ReplayStore for Shared<dyn ReplayStore> {
-    fn is_claimed<'a>(&'a self, key: &'a str) -> guard_runtime::BoxFuture<'a, Result<bool, guard_runtime::StoreError>> {
+    fn is_claimed<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> guard_runtime::StoreFuture<'a, Result<bool, guard_runtime::StoreError>> {
         self.0.is_claimed(key)
     }
 
@@ -253,7 +256,7 @@ impl ReplayStore for Shared<dyn ReplayStore> {
         &'a self,
         key: &'a str,
         ttl: Duration,
-    ) -> guard_runtime::BoxFuture<'a, Result<bool, guard_runtime::StoreError>> {
+    ) -> guard_runtime::StoreFuture<'a, Result<bool, guard_runtime::StoreError>> {
         self.0.claim(key, ttl)
     }
 }
@@ -263,14 +266,14 @@ impl DenialStore for Shared<dyn DenialStore> {
         &'a self,
         key: &'a str,
         w: Duration,
-    ) -> guard_runtime::BoxFuture<'a, Result<guard_runtime::store::DenialWindow, guard_runtime::StoreError>> {
+    ) -> guard_runtime::StoreFuture<'a, Result<guard_runtime::store::DenialWindow, guard_runtime::StoreError>> {
         self.0.current(key, w)
     }
     fn add<'a>(
         &'a self,
         key: &'a str,
         w: Duration,
-    ) -> guard_runtime::BoxFuture<'a, Result<guard_runtime::store::DenialWindow, guard_runtime::StoreError>> {
+    ) -> guard_runtime::StoreFuture<'a, Result<guard_runtime::store::DenialWindow, guard_runtime::StoreError>> {
         self.0.add(key, w)
     }
 }
@@ -279,7 +282,7 @@ impl Resolver for Shared<dyn Resolver> {
     fn resolve<'a>(
         &'a self,
         key: &'a str,
-    ) -> guard_runtime::BoxFuture<'a, Result<Option<ObjectMeta>, guard_runtime::StoreError>> {
+    ) -> guard_runtime::StoreFuture<'a, Result<Option<ObjectMeta>, guard_runtime::StoreError>> {
         self.0.resolve(key)
     }
 }
@@ -288,7 +291,7 @@ impl AuditSink for Shared<dyn AuditSink> {
     fn write<'a>(
         &'a self,
         batch: &'a [guard_runtime::DecisionRecord],
-    ) -> guard_runtime::BoxFuture<'a, Result<(), guard_runtime::StoreError>> {
+    ) -> guard_runtime::StoreFuture<'a, Result<(), guard_runtime::StoreError>> {
         self.0.write(batch)
     }
 }

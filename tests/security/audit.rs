@@ -33,7 +33,7 @@ async fn one_record_per_decision_with_every_field() {
     assert_eq!(allow.tenant(), Some("acme"));
     assert_eq!(allow.action, "read_doc");
     assert_eq!(allow.method, "GET");
-    assert_eq!(allow.path, "/docs/1");
+    assert_eq!(allow.path(), "/docs/1");
     assert_eq!(allow.permission.as_deref(), Some("docs:read"));
     assert_eq!(allow.resource.as_deref(), Some("docs/1"));
 

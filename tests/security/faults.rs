@@ -7,71 +7,75 @@ use std::time::Duration;
 use axum::body::Body;
 use guard_runtime::authn::{SessionRecord, SessionStore, TokenRecord, TokenStore};
 use guard_runtime::store::{DenialStore, DenialWindow, ReplayStore};
-use guard_runtime::{AuditSink, BoxFuture, DecisionRecord, ObjectMeta, Resolver, StoreError};
+use guard_runtime::{AuditSink, DecisionRecord, ObjectMeta, Resolver, StoreError, StoreFuture};
 
 use crate::app::*;
 
 struct Broken;
 
-fn fail<'a, T: Send + 'a>() -> BoxFuture<'a, Result<T, StoreError>> {
-    Box::pin(async { Err(StoreError::new("test store", "injected failure")) })
+fn failure() -> StoreError {
+    StoreError::new("test store", "injected failure")
+}
+
+fn fail<'a, T>() -> StoreFuture<'a, Result<T, StoreError>> {
+    StoreFuture::ready(Err(failure()))
 }
 
 impl SessionStore for Broken {
-    fn load<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+    fn load<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Result<Option<SessionRecord>, StoreError>> {
         fail()
     }
-    fn save<'a>(&'a self, _: &'a str, _: SessionRecord) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn save<'a>(&'a self, _: &'a str, _: SessionRecord) -> StoreFuture<'a, Result<(), StoreError>> {
         fail()
     }
-    fn revoke<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn revoke<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
         fail()
     }
-    fn revoke_principal<'a>(&'a self, _: &'a str, _: Option<&'a str>) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn revoke_principal<'a>(&'a self, _: &'a str, _: Option<&'a str>) -> StoreFuture<'a, Result<(), StoreError>> {
         fail()
     }
 }
 
 impl TokenStore for Broken {
-    fn find<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<TokenRecord>, StoreError>> {
+    fn find<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Result<Option<TokenRecord>, StoreError>> {
         fail()
     }
-    fn insert(&self, _: TokenRecord) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn insert(&self, _: TokenRecord) -> StoreFuture<'_, Result<(), StoreError>> {
         fail()
     }
-    fn revoke<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn revoke<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
         fail()
     }
 }
 
 impl ReplayStore for Broken {
-    fn is_claimed<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn is_claimed<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Result<bool, StoreError>> {
         fail()
     }
 
-    fn claim<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn claim<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, Result<bool, StoreError>> {
         fail()
     }
 }
 
 impl DenialStore for Broken {
-    fn current<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>> {
+    fn current<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
         fail()
     }
-    fn add<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>> {
+    fn add<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
         fail()
     }
 }
 
 impl Resolver for Broken {
-    fn resolve<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<ObjectMeta>, StoreError>> {
+    fn resolve<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Result<Option<ObjectMeta>, StoreError>> {
         fail()
     }
 }
 
 impl AuditSink for Broken {
-    fn write<'a>(&'a self, _: &'a [DecisionRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
-        fail()
+    fn write<'a>(&'a self, _: &'a [DecisionRecord]) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::ready(Err(failure()))
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use guard_runtime::authn::{TokenRecord, TokenStore};
 use guard_runtime::store::ReplayStore;
-use guard_runtime::{BoxFuture, StoreError};
+use guard_runtime::{StoreError, StoreFuture};
 use sqlx::SqlitePool;
 
 use crate::stores::SqliteTokenStore;
@@ -70,8 +70,8 @@ impl<T: TokenStore, R: ReplayStore> SharedKeys<T, R> {
 }
 
 impl<T: TokenStore, R: ReplayStore> TokenStore for SharedKeys<T, R> {
-    fn find<'a>(&'a self, secret_hash: &'a str) -> BoxFuture<'a, Result<Option<TokenRecord>, StoreError>> {
-        Box::pin(async move {
+    fn find<'a>(&'a self, secret_hash: &'a str) -> StoreFuture<'a, Result<Option<TokenRecord>, StoreError>> {
+        StoreFuture::new(async move {
             if let Some(record) = self.shared.find(secret_hash).await? {
                 return Ok(Some(record));
             }
@@ -84,8 +84,8 @@ impl<T: TokenStore, R: ReplayStore> TokenStore for SharedKeys<T, R> {
     }
 
     /// Durable record first, then the shared lookup.
-    fn insert(&self, record: TokenRecord) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn insert(&self, record: TokenRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             self.sqlite.insert(record.clone()).await?;
             self.shared.insert(record).await
         })
@@ -93,8 +93,8 @@ impl<T: TokenStore, R: ReplayStore> TokenStore for SharedKeys<T, R> {
 
     /// The shared lookup first (every instance stops accepting the key at
     /// once), then the durable record.
-    fn revoke<'a>(&'a self, credential_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn revoke<'a>(&'a self, credential_id: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             self.shared.revoke(credential_id).await?;
             self.sqlite.revoke(credential_id).await
         })

@@ -13,7 +13,7 @@ use guard_runtime::authn::{SessionRecord, SessionStore, TokenStore, Tokens};
 use guard_runtime::store::postgres::{PostgresReplayStore, PostgresStores, PostgresTokenStore};
 use guard_runtime::store::redis::{RedisReplayStore, RedisStores, RedisTokenStore};
 use guard_runtime::store::ReplayStore;
-use guard_runtime::{Actions, BoxFuture, StoreError};
+use guard_runtime::{Actions, StoreError, StoreFuture};
 use sqlx::SqlitePool;
 
 use crate::shared_keys::SharedKeys;
@@ -239,15 +239,15 @@ impl std::fmt::Debug for SharedSessionStore {
 }
 
 impl SessionStore for SharedSessionStore {
-    fn load<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+    fn load<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<Option<SessionRecord>, StoreError>> {
         self.0.load(id_hash)
     }
 
-    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> StoreFuture<'a, Result<(), StoreError>> {
         self.0.save(id_hash, record)
     }
 
-    fn revoke<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn revoke<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
         self.0.revoke(id_hash)
     }
 
@@ -255,7 +255,7 @@ impl SessionStore for SharedSessionStore {
         &'a self,
         principal_id: &'a str,
         keep: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
         self.0.revoke_principal(principal_id, keep)
     }
 }

@@ -4,7 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use guard_runtime::authn::{SessionRecord, SessionStore, TokenRecord, TokenStore};
-use guard_runtime::{BoxFuture, CallerKind, StoreError};
+use guard_runtime::{CallerKind, StoreError, StoreFuture};
 use sqlx::{Row, SqlitePool};
 
 use crate::principals;
@@ -34,8 +34,8 @@ impl SqliteSessionStore {
 }
 
 impl SessionStore for SqliteSessionStore {
-    fn load<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
-        Box::pin(async move {
+    fn load<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+        StoreFuture::new(async move {
             let row = sqlx::query("SELECT record FROM sessions WHERE id_hash = ? AND revoked = 0 AND expires_at > ?")
                 .bind(id_hash)
                 .bind(unix(SystemTime::now()))
@@ -49,8 +49,8 @@ impl SessionStore for SqliteSessionStore {
         })
     }
 
-    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let json = serde_json::to_string(&record).map_err(session_error)?;
             let now = unix(SystemTime::now());
             // Sessions are saved at login and re-authentication only: sweep then.
@@ -78,8 +78,8 @@ impl SessionStore for SqliteSessionStore {
         })
     }
 
-    fn revoke<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn revoke<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             sqlx::query("UPDATE sessions SET revoked = 1 WHERE id_hash = ?")
                 .bind(id_hash)
                 .execute(&self.pool)
@@ -93,8 +93,8 @@ impl SessionStore for SqliteSessionStore {
         &'a self,
         principal_id: &'a str,
         keep: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             sqlx::query("UPDATE sessions SET revoked = 1 WHERE principal_id = ? AND id_hash IS NOT ?")
                 .bind(principal_id)
                 .bind(keep)
@@ -121,8 +121,8 @@ impl SqliteTokenStore {
 }
 
 impl TokenStore for SqliteTokenStore {
-    fn find<'a>(&'a self, secret_hash: &'a str) -> BoxFuture<'a, Result<Option<TokenRecord>, StoreError>> {
-        Box::pin(async move {
+    fn find<'a>(&'a self, secret_hash: &'a str) -> StoreFuture<'a, Result<Option<TokenRecord>, StoreError>> {
+        StoreFuture::new(async move {
             let row = sqlx::query("SELECT credential_id, kind, name FROM credentials WHERE secret_hash = ?")
                 .bind(secret_hash)
                 .fetch_optional(&self.pool)
@@ -147,8 +147,8 @@ impl TokenStore for SqliteTokenStore {
         })
     }
 
-    fn insert(&self, record: TokenRecord) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn insert(&self, record: TokenRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let kind = match record.principal.kind {
                 CallerKind::Service => "service",
                 CallerKind::Agent => "agent",
@@ -166,8 +166,8 @@ impl TokenStore for SqliteTokenStore {
         })
     }
 
-    fn revoke<'a>(&'a self, credential_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn revoke<'a>(&'a self, credential_id: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             sqlx::query("DELETE FROM credentials WHERE credential_id = ?")
                 .bind(credential_id)
                 .execute(&self.pool)

@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 pub use session::{LiveSession, MemorySessionStore, NewSession, SessionRecord, SessionStore, Sessions};
 pub use token::{hash_secret, MemoryTokenStore, TokenRecord, TokenStore, Tokens};
 
-use crate::{BoxFuture, Principal, StoreError};
+use crate::{Principal, StoreError, StoreFuture};
 
 /// What an authenticator made of a request.
 #[derive(Debug)]
@@ -69,6 +69,9 @@ impl std::fmt::Debug for SessionId {
 /// authenticators, which try each in order and stop at the first that finds a
 /// credential (valid or not): `(Tokens, Sessions)` reads the bearer header
 /// first, then the cookie.
+///
+/// The answer is a [`StoreFuture`]: [`StoreFuture::ready`] when it is at hand
+/// (no allocation), [`StoreFuture::new`] when it must wait on a store.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard authenticator",
     label = "expected a `guard_runtime::Authenticator`, such as `Sessions`, `Tokens` or a tuple of them",
@@ -77,27 +80,51 @@ impl std::fmt::Debug for SessionId {
 pub trait Authenticator: Send + Sync + 'static {
     /// Reads the request's credential. A store failure is an `Err` and
     /// answers 503; it is never treated as "no credential".
-    fn authenticate<'a>(&'a self, parts: &'a Parts) -> BoxFuture<'a, Result<Authentication, StoreError>>;
+    fn authenticate<'a>(&'a self, parts: &'a Parts) -> StoreFuture<'a, Result<Authentication, StoreError>>;
 }
 
 macro_rules! impl_authenticator_for_tuple {
     ($($name:ident),+) => {
         impl<$($name: Authenticator),+> Authenticator for ($($name,)+) {
             #[allow(non_snake_case)]
-            fn authenticate<'a>(&'a self, parts: &'a Parts) -> BoxFuture<'a, Result<Authentication, StoreError>> {
+            fn authenticate<'a>(&'a self, parts: &'a Parts) -> StoreFuture<'a, Result<Authentication, StoreError>> {
                 let ($($name,)+) = self;
-                Box::pin(async move {
-                    $(
-                        match $name.authenticate(parts).await? {
-                            Authentication::Missing => {}
-                            found => return Ok(found),
-                        }
-                    )+
-                    Ok(Authentication::Missing)
-                })
+                first_found([$($name as &dyn Authenticator),+], parts)
             }
         }
     };
+}
+
+/// Tries `authenticators` in order and answers with the first that finds a
+/// credential (valid or not), or `Missing`. While their answers are at hand
+/// (in-process stores) nothing is boxed; from the first one that must wait,
+/// it and the rest run in one boxed future.
+fn first_found<'a, const N: usize>(
+    authenticators: [&'a dyn Authenticator; N],
+    parts: &'a Parts,
+) -> StoreFuture<'a, Result<Authentication, StoreError>> {
+    for (i, authenticator) in authenticators.into_iter().enumerate() {
+        match authenticator.authenticate(parts).into_ready() {
+            Ok(Ok(Authentication::Missing)) => {}
+            Ok(answer) => return StoreFuture::ready(answer),
+            Err(waiting) => {
+                return StoreFuture::new(async move {
+                    match waiting.await? {
+                        Authentication::Missing => {}
+                        found => return Ok(found),
+                    }
+                    for authenticator in &authenticators[i + 1..] {
+                        match authenticator.authenticate(parts).await? {
+                            Authentication::Missing => {}
+                            found => return Ok(found),
+                        }
+                    }
+                    Ok(Authentication::Missing)
+                });
+            }
+        }
+    }
+    StoreFuture::ready(Ok(Authentication::Missing))
 }
 
 impl_authenticator_for_tuple!(A);
@@ -106,7 +133,7 @@ impl_authenticator_for_tuple!(A, B, C);
 impl_authenticator_for_tuple!(A, B, C, D);
 
 impl<T: Authenticator + ?Sized> Authenticator for std::sync::Arc<T> {
-    fn authenticate<'a>(&'a self, parts: &'a Parts) -> BoxFuture<'a, Result<Authentication, StoreError>> {
+    fn authenticate<'a>(&'a self, parts: &'a Parts) -> StoreFuture<'a, Result<Authentication, StoreError>> {
         (**self).authenticate(parts)
     }
 }
@@ -117,26 +144,5 @@ impl<T: Authenticator + ?Sized> Authenticator for std::sync::Arc<T> {
 pub fn random_secret() -> Result<String, StoreError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::new("random source", e.to_string()))?;
-    Ok(hex(&bytes))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    push_hex(&mut out, bytes);
-    out
-}
-
-/// Appends `bytes` as lowercase hex (leading zero bytes of a counter
-/// included: fixed width keeps ids sortable).
-pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    // Through a stack buffer: pushing chars one by one costs several times more.
-    let mut buf = [0u8; 64];
-    for chunk in bytes.chunks(32) {
-        for (i, &b) in chunk.iter().enumerate() {
-            buf[2 * i] = DIGITS[(b >> 4) as usize];
-            buf[2 * i + 1] = DIGITS[(b & 15) as usize];
-        }
-        out.push_str(std::str::from_utf8(&buf[..2 * chunk.len()]).unwrap_or_default());
-    }
+    Ok(crate::hex::hex(&bytes))
 }

@@ -7,9 +7,10 @@ use std::time::{Duration, SystemTime};
 use axum::http::{header, request::Parts, HeaderValue};
 use cookie::{Cookie, SameSite};
 
+use super::token::hash_secret_hex;
 use super::{hash_secret, random_secret, Authenticated, Authentication, Authenticator, SessionId, Via};
 use crate::store::Sweeper;
-use crate::{BoxFuture, Principal, StoreError};
+use crate::{Principal, StoreError, StoreFuture};
 
 /// What a session store keeps for one session. The store is keyed by the
 /// SHA-256 of the cookie value, so a dump of the store holds no live cookie.
@@ -34,6 +35,10 @@ pub struct LiveSession {
 
 /// Where sessions live. Async and fallible so that a network store fits;
 /// every error denies with 503.
+///
+/// Every method returns a [`StoreFuture`]: an in-process store answers with
+/// [`StoreFuture::ready`] (no allocation), a network store with
+/// [`StoreFuture::new`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard session store",
     label = "expected a `guard_runtime::authn::SessionStore`, such as `MemorySessionStore`",
@@ -41,32 +46,40 @@ pub struct LiveSession {
 )]
 pub trait SessionStore: Send + Sync + 'static {
     /// The live session stored under `id_hash`. Expired sessions are `None`.
-    fn load<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>>;
+    fn load<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<Option<SessionRecord>, StoreError>>;
 
     /// What authenticating a request needs of the live session under
     /// `id_hash`: its principal and CSRF token. The default decodes
     /// [`load`](SessionStore::load)'s record; an in-process store hands out
-    /// the principal it shares instead of copying it per request.
-    fn load_live<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<LiveSession>, StoreError>> {
-        Box::pin(async move {
-            let now = SystemTime::now();
-            Ok(self
-                .load(id_hash)
-                .await?
+    /// the principal it shares instead of copying it per request. The
+    /// default boxes a future only if `load`'s answer is not at hand.
+    ///
+    /// [`Sessions`] looks the hash up in a stack buffer first: if the answer
+    /// is not ready at once, it drops that future unpolled and calls again
+    /// from a future that owns the hash. So do the lookup when polled (as
+    /// `async` blocks do), or make calling it twice harmless.
+    fn load_live<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<Option<LiveSession>, StoreError>> {
+        let now = SystemTime::now();
+        let live = move |found: Result<Option<SessionRecord>, StoreError>| {
+            Ok(found?
                 .filter(|r| r.expires_at > now)
                 .map(|r| LiveSession { principal: Arc::new(r.principal), csrf_token: r.csrf_token }))
-        })
+        };
+        match self.load(id_hash).into_ready() {
+            Ok(found) => StoreFuture::ready(live(found)),
+            Err(waiting) => StoreFuture::new(async move { live(waiting.await) }),
+        }
     }
     /// Creates or replaces the session under `id_hash`.
-    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> StoreFuture<'a, Result<(), StoreError>>;
     /// Deletes one session.
-    fn revoke<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn revoke<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<(), StoreError>>;
     /// Deletes every session of `principal_id` except `keep` (an id hash).
     fn revoke_principal<'a>(
         &'a self,
         principal_id: &'a str,
         keep: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    ) -> StoreFuture<'a, Result<(), StoreError>>;
 }
 
 /// In-process [`SessionStore`]: zero setup, one instance only.
@@ -96,7 +109,7 @@ fn poisoned() -> StoreError {
 }
 
 impl SessionStore for MemorySessionStore {
-    fn load_live<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<LiveSession>, StoreError>> {
+    fn load_live<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<Option<LiveSession>, StoreError>> {
         let now = SystemTime::now();
         let found = self
             .sessions
@@ -109,10 +122,10 @@ impl SessionStore for MemorySessionStore {
                     .map(|s| LiveSession { principal: s.principal.clone(), csrf_token: s.csrf_token.clone() })
             })
             .map_err(|_| poisoned());
-        Box::pin(std::future::ready(found))
+        StoreFuture::ready(found)
     }
 
-    fn load<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+    fn load<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<Option<SessionRecord>, StoreError>> {
         let now = SystemTime::now();
         let found = self
             .sessions
@@ -125,10 +138,10 @@ impl SessionStore for MemorySessionStore {
                 })
             })
             .map_err(|_| poisoned());
-        Box::pin(std::future::ready(found))
+        StoreFuture::ready(found)
     }
 
-    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> StoreFuture<'a, Result<(), StoreError>> {
         let now = SystemTime::now();
         let done = self
             .sessions
@@ -143,26 +156,26 @@ impl SessionStore for MemorySessionStore {
                 map.insert(id_hash.to_owned(), Stored { principal: Arc::new(principal), csrf_token, expires_at });
             })
             .map_err(|_| poisoned());
-        Box::pin(std::future::ready(done))
+        StoreFuture::ready(done)
     }
 
-    fn revoke<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn revoke<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
         let done = self.sessions.write().map(|mut guard| drop(guard.0.remove(id_hash))).map_err(|_| poisoned());
-        Box::pin(std::future::ready(done))
+        StoreFuture::ready(done)
     }
 
     fn revoke_principal<'a>(
         &'a self,
         principal_id: &'a str,
         keep: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
         let done = self
             .sessions
             .write()
             // A scan: revoking every session of a user is rare (password change).
             .map(|mut guard| guard.0.retain(|hash, s| s.principal.id != principal_id || Some(hash.as_str()) == keep))
             .map_err(|_| poisoned());
-        Box::pin(std::future::ready(done))
+        StoreFuture::ready(done)
     }
 }
 
@@ -315,20 +328,36 @@ impl Sessions {
 }
 
 impl Authenticator for Sessions {
-    fn authenticate<'a>(&'a self, parts: &'a Parts) -> BoxFuture<'a, Result<Authentication, StoreError>> {
-        Box::pin(async move {
-            let id = match self.cookie_value(parts) {
-                Ok(None) => return Ok(Authentication::Missing),
-                Err(()) => return Ok(Authentication::Invalid),
-                Ok(Some(id)) => id,
-            };
-            match self.store.load_live(&hash_secret(id)).await? {
-                Some(live) => Ok(Authentication::Authenticated(Authenticated {
-                    principal: live.principal,
-                    via: Via::Session { id: SessionId(id.to_owned()), csrf_token: live.csrf_token },
-                })),
-                None => Ok(Authentication::Invalid),
-            }
+    fn authenticate<'a>(&'a self, parts: &'a Parts) -> StoreFuture<'a, Result<Authentication, StoreError>> {
+        let id = match self.cookie_value(parts) {
+            Ok(None) => return StoreFuture::ready(Ok(Authentication::Missing)),
+            Err(()) => return StoreFuture::ready(Ok(Authentication::Invalid)),
+            Ok(Some(id)) => id,
+        };
+        // An in-process store answers at once: no future is boxed.
+        let mut id_hash = [0u8; 64];
+        match self.store.load_live(hash_secret_hex(id, &mut id_hash)).into_ready() {
+            Ok(found) => return StoreFuture::ready(found.map(|live| session_outcome(id, live))),
+            // Its future borrows the hash on this stack: drop it unpolled and
+            // ask again from a future that owns the hash.
+            Err(waiting) => drop(waiting),
+        }
+        StoreFuture::new(async move {
+            let mut id_hash = [0u8; 64];
+            let found = self.store.load_live(hash_secret_hex(id, &mut id_hash)).await;
+            found.map(|live| session_outcome(id, live))
         })
+    }
+}
+
+/// The live session under cookie value `id`, if the store found one, as the
+/// authentication outcome.
+fn session_outcome(id: &str, live: Option<LiveSession>) -> Authentication {
+    match live {
+        Some(live) => Authentication::Authenticated(Authenticated {
+            principal: live.principal,
+            via: Via::Session { id: SessionId(id.to_owned()), csrf_token: live.csrf_token },
+        }),
+        None => Authentication::Invalid,
     }
 }

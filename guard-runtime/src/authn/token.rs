@@ -8,14 +8,20 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{Authenticated, Authentication, Authenticator, Via};
-use crate::{BoxFuture, Principal, StoreError};
+use crate::{Principal, StoreError, StoreFuture};
 
 /// The SHA-256 of a secret, hex-encoded: how keys and tokens are stored.
 ///
 /// Keys and tokens are long random strings, so a fast hash is the right
 /// tool (as for GitHub tokens); passwords, which are not, belong in argon2.
 pub fn hash_secret(secret: &str) -> String {
-    super::hex(&Sha256::digest(secret.as_bytes()))
+    hash_secret_hex(secret, &mut [0u8; 64]).to_owned()
+}
+
+/// [`hash_secret`] into a stack buffer: the 64 lowercase hex digits of the
+/// SHA-256 of `secret`, with no allocation (the per-request path).
+pub(crate) fn hash_secret_hex<'b>(secret: &str, out: &'b mut [u8; 64]) -> &'b str {
+    crate::hex::write_hex(out, &Sha256::digest(secret.as_bytes()))
 }
 
 /// A stored key or token: its principal (with `authenticated_at` ignored:
@@ -30,6 +36,10 @@ pub struct TokenRecord {
 
 /// Where hashed keys and tokens live. Async and fallible so that a network
 /// store fits; every error denies with 503.
+///
+/// Every method returns a [`StoreFuture`]: an in-process store answers with
+/// [`StoreFuture::ready`] (no allocation), a network store with
+/// [`StoreFuture::new`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard token store",
     label = "expected a `guard_runtime::authn::TokenStore`, such as `MemoryTokenStore`",
@@ -37,25 +47,38 @@ pub struct TokenRecord {
 )]
 pub trait TokenStore: Send + Sync + 'static {
     /// The record stored under `secret_hash`, if any.
-    fn find<'a>(&'a self, secret_hash: &'a str) -> BoxFuture<'a, Result<Option<TokenRecord>, StoreError>>;
+    fn find<'a>(&'a self, secret_hash: &'a str) -> StoreFuture<'a, Result<Option<TokenRecord>, StoreError>>;
     /// Stores `record` under its hash.
-    fn insert(&self, record: TokenRecord) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn insert(&self, record: TokenRecord) -> StoreFuture<'_, Result<(), StoreError>>;
     /// Removes every key whose credential id is `credential_id`: it stops
     /// working at once.
-    fn revoke<'a>(&'a self, credential_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn revoke<'a>(&'a self, credential_id: &'a str) -> StoreFuture<'a, Result<(), StoreError>>;
 
     /// The principal of the key stored under `secret_hash`: what the
     /// authenticator calls on every request. The default decodes
     /// [`find`](TokenStore::find)'s record and compares its hash again in
     /// constant time, so a store that matches loosely (a prefix index, say)
     /// cannot let a near miss through; an in-process store returns the
-    /// principal it shares instead of copying it per request.
-    fn find_principal<'a>(&'a self, secret_hash: &'a str) -> BoxFuture<'a, Result<Option<Arc<Principal>>, StoreError>> {
-        Box::pin(async move {
-            let Some(record) = self.find(secret_hash).await? else { return Ok(None) };
+    /// principal it shares instead of copying it per request. The default
+    /// boxes a future only if `find`'s answer is not at hand.
+    ///
+    /// [`Tokens`] looks the hash up in a stack buffer first: if the answer is
+    /// not ready at once, it drops that future unpolled and calls again from
+    /// a future that owns the hash. So do the lookup when polled (as `async`
+    /// blocks do), or make calling it twice harmless.
+    fn find_principal<'a>(
+        &'a self,
+        secret_hash: &'a str,
+    ) -> StoreFuture<'a, Result<Option<Arc<Principal>>, StoreError>> {
+        let check = move |found: Result<Option<TokenRecord>, StoreError>| {
+            let Some(record) = found? else { return Ok(None) };
             let same = bool::from(record.secret_hash.as_bytes().ct_eq(secret_hash.as_bytes()));
             Ok(same.then(|| Arc::new(record.principal)))
-        })
+        };
+        match self.find(secret_hash).into_ready() {
+            Ok(found) => StoreFuture::ready(check(found)),
+            Err(waiting) => StoreFuture::new(async move { check(waiting.await) }),
+        }
     }
 }
 
@@ -78,7 +101,7 @@ fn poisoned() -> StoreError {
 }
 
 impl TokenStore for MemoryTokenStore {
-    fn find<'a>(&'a self, secret_hash: &'a str) -> BoxFuture<'a, Result<Option<TokenRecord>, StoreError>> {
+    fn find<'a>(&'a self, secret_hash: &'a str) -> StoreFuture<'a, Result<Option<TokenRecord>, StoreError>> {
         let found = self
             .records
             .read()
@@ -87,15 +110,18 @@ impl TokenStore for MemoryTokenStore {
                     .map(|p| TokenRecord { principal: Principal::clone(p), secret_hash: secret_hash.to_owned() })
             })
             .map_err(|_| poisoned());
-        Box::pin(std::future::ready(found))
+        StoreFuture::ready(found)
     }
 
-    fn find_principal<'a>(&'a self, secret_hash: &'a str) -> BoxFuture<'a, Result<Option<Arc<Principal>>, StoreError>> {
+    fn find_principal<'a>(
+        &'a self,
+        secret_hash: &'a str,
+    ) -> StoreFuture<'a, Result<Option<Arc<Principal>>, StoreError>> {
         let found = self.records.read().map(|map| map.get(secret_hash).cloned()).map_err(|_| poisoned());
-        Box::pin(std::future::ready(found))
+        StoreFuture::ready(found)
     }
 
-    fn insert(&self, record: TokenRecord) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn insert(&self, record: TokenRecord) -> StoreFuture<'_, Result<(), StoreError>> {
         let done = self
             .records
             .write()
@@ -103,16 +129,16 @@ impl TokenStore for MemoryTokenStore {
                 map.insert(record.secret_hash, Arc::new(record.principal));
             })
             .map_err(|_| poisoned());
-        Box::pin(std::future::ready(done))
+        StoreFuture::ready(done)
     }
 
-    fn revoke<'a>(&'a self, credential_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn revoke<'a>(&'a self, credential_id: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
         let done = self
             .records
             .write()
             .map(|mut map| map.retain(|_, p| p.credential_id != credential_id))
             .map_err(|_| poisoned());
-        Box::pin(std::future::ready(done))
+        StoreFuture::ready(done)
     }
 }
 
@@ -194,16 +220,44 @@ fn bearer(parts: &Parts) -> BearerHeader<'_> {
 }
 
 impl Authenticator for Tokens {
-    fn authenticate<'a>(&'a self, parts: &'a Parts) -> BoxFuture<'a, Result<Authentication, StoreError>> {
-        Box::pin(async move {
-            let token = match bearer(parts) {
-                BearerHeader::Absent => return Ok(Authentication::Missing),
-                BearerHeader::Malformed => return Ok(Authentication::Invalid),
-                BearerHeader::Token(token) => token,
-            };
-            let hash = hash_secret(token);
-            let Some(principal) = self.store.find_principal(&hash).await? else { return Ok(Authentication::Invalid) };
-            Ok(Authentication::Authenticated(Authenticated { principal, via: Via::Bearer }))
+    fn authenticate<'a>(&'a self, parts: &'a Parts) -> StoreFuture<'a, Result<Authentication, StoreError>> {
+        let token = match bearer(parts) {
+            BearerHeader::Absent => return StoreFuture::ready(Ok(Authentication::Missing)),
+            BearerHeader::Malformed => return StoreFuture::ready(Ok(Authentication::Invalid)),
+            BearerHeader::Token(token) => token,
+        };
+        // An in-process store answers at once: nothing is allocated.
+        let mut hash = [0u8; 64];
+        match self.store.find_principal(hash_secret_hex(token, &mut hash)).into_ready() {
+            Ok(found) => return StoreFuture::ready(found.map(bearer_outcome)),
+            // Its future borrows the hash on this stack: drop it unpolled and
+            // ask again from a future that owns the hash.
+            Err(waiting) => drop(waiting),
+        }
+        StoreFuture::new(async move {
+            let mut hash = [0u8; 64];
+            let found = self.store.find_principal(hash_secret_hex(token, &mut hash)).await;
+            found.map(bearer_outcome)
         })
+    }
+}
+
+/// A key's principal, if the store found one, as the authentication outcome.
+fn bearer_outcome(found: Option<Arc<Principal>>) -> Authentication {
+    match found {
+        Some(principal) => Authentication::Authenticated(Authenticated { principal, via: Via::Bearer }),
+        None => Authentication::Invalid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hash_secret, hash_secret_hex};
+
+    #[test]
+    fn hashes_are_the_lowercase_hex_sha256() {
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(hash_secret("abc"), abc);
+        assert_eq!(hash_secret_hex("abc", &mut [0u8; 64]), abc);
     }
 }

@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::sweep::Sweeper;
-use crate::{BoxFuture, StoreError};
+use crate::{StoreError, StoreFuture};
 
 /// The denials counted for one key in the current window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +16,10 @@ pub struct DenialWindow {
 
 /// Fixed-window denial counters for probing detection, keyed by principal
 /// (authenticated) or client address (unauthenticated).
+///
+/// Every method returns a [`StoreFuture`]: an in-process store answers with
+/// [`StoreFuture::ready`] (no allocation), a network store with
+/// [`StoreFuture::new`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard denial store",
     label = "expected a `guard_runtime::store::DenialStore`, such as `MemoryDenialStore`",
@@ -23,9 +27,9 @@ pub struct DenialWindow {
 )]
 pub trait DenialStore: Send + Sync + 'static {
     /// The current window of `key`.
-    fn current<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>>;
+    fn current<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>>;
     /// Adds one denial to `key`'s window (opening one if none is open).
-    fn add<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>>;
+    fn add<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>>;
 }
 
 /// When a key's window opened, and its denials so far.
@@ -70,11 +74,11 @@ impl MemoryDenialStore {
 }
 
 impl DenialStore for MemoryDenialStore {
-    fn current<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>> {
-        Box::pin(std::future::ready(self.update(key, window, 0)))
+    fn current<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
+        StoreFuture::ready(self.update(key, window, 0))
     }
 
-    fn add<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>> {
-        Box::pin(std::future::ready(self.update(key, window, 1)))
+    fn add<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
+        StoreFuture::ready(self.update(key, window, 1))
     }
 }

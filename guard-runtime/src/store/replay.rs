@@ -3,9 +3,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::sweep::Sweeper;
-use crate::{BoxFuture, StoreError};
+use crate::{StoreError, StoreFuture};
 
 /// Single-use keys (`Idempotency-Key`, nonces).
+///
+/// Every method returns a [`StoreFuture`]: an in-process store answers with
+/// [`StoreFuture::ready`] (no allocation), a network store with
+/// [`StoreFuture::new`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard replay store",
     label = "expected a `guard_runtime::store::ReplayStore`, such as `MemoryReplayStore`",
@@ -15,12 +19,12 @@ pub trait ReplayStore: Send + Sync + 'static {
     /// Claims `key` for `ttl`, atomically: of any number of concurrent
     /// claims of one key (on any instance sharing the store) exactly one
     /// returns `Ok(true)`; the others, and later ones, `Ok(false)`.
-    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, Result<bool, StoreError>>;
 
     /// Whether `key` is already claimed, without claiming it. Lets a retry
     /// answer 409 before checks whose outcome the first use changed (a
     /// workflow state); the atomic [`claim`](ReplayStore::claim) still decides.
-    fn is_claimed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn is_claimed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Result<bool, StoreError>>;
 }
 
 /// In-process [`ReplayStore`].
@@ -37,17 +41,17 @@ impl MemoryReplayStore {
 }
 
 impl ReplayStore for MemoryReplayStore {
-    fn is_claimed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn is_claimed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Result<bool, StoreError>> {
         let now = Instant::now();
         let claimed = self
             .keys
             .lock()
             .map(|guard| guard.0.get(key).is_some_and(|expires| *expires > now))
             .map_err(|_| StoreError::new("replay store", "lock poisoned"));
-        Box::pin(std::future::ready(claimed))
+        StoreFuture::ready(claimed)
     }
 
-    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, Result<bool, StoreError>> {
         let now = Instant::now();
         let claimed = self
             .keys
@@ -67,6 +71,6 @@ impl ReplayStore for MemoryReplayStore {
                 }
             })
             .map_err(|_| StoreError::new("replay store", "lock poisoned"));
-        Box::pin(std::future::ready(claimed))
+        StoreFuture::ready(claimed)
     }
 }

@@ -144,7 +144,7 @@ impl Run {
             callers,
             stale,
             revoked,
-            run_id: crate::authn::hex(&bytes),
+            run_id: crate::hex::hex(&bytes),
             seq: 0,
             rows: Vec::new(),
             pending: Vec::new(),

@@ -6,7 +6,7 @@ use sqlx::SqlStr;
 
 use super::{seconds, sql, Conn};
 use crate::store::{DenialStore, DenialWindow};
-use crate::{BoxFuture, StoreError};
+use crate::{StoreError, StoreFuture};
 
 const WHAT: &str = "denial store";
 
@@ -59,16 +59,16 @@ impl PostgresDenialStore {
 }
 
 impl DenialStore for PostgresDenialStore {
-    fn current<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>> {
-        Box::pin(async move {
+    fn current<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
+        StoreFuture::new(async move {
             let query = sqlx::query_as::<_, (i64, i64)>(self.current.clone()).bind(key.as_bytes());
             let row = self.conn.run(WHAT, query.fetch_optional(&self.conn.pool)).await?;
             Self::window(row, window)
         })
     }
 
-    fn add<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>> {
-        Box::pin(async move {
+    fn add<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
+        StoreFuture::new(async move {
             let query = sqlx::query_as::<_, (i64, i64)>(self.add.clone()).bind(key.as_bytes()).bind(seconds(window));
             let row = self.conn.run(WHAT, query.fetch_one(&self.conn.pool)).await?;
             self.conn.wrote(&self.conn.tables.denials, "window_end");

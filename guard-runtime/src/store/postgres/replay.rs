@@ -6,7 +6,7 @@ use sqlx::SqlStr;
 
 use super::{seconds, sql, Conn};
 use crate::store::ReplayStore;
-use crate::{BoxFuture, StoreError};
+use crate::{StoreError, StoreFuture};
 
 const WHAT: &str = "replay store";
 
@@ -38,15 +38,15 @@ impl PostgresReplayStore {
 }
 
 impl ReplayStore for PostgresReplayStore {
-    fn is_claimed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
+    fn is_claimed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Result<bool, StoreError>> {
+        StoreFuture::new(async move {
             let query = sqlx::query_scalar::<_, bool>(self.is_claimed.clone()).bind(key.as_bytes());
             self.conn.run(WHAT, query.fetch_one(&self.conn.pool)).await
         })
     }
 
-    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
+    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, Result<bool, StoreError>> {
+        StoreFuture::new(async move {
             let query = sqlx::query_scalar::<_, bool>(self.claim.clone()).bind(key.as_bytes()).bind(seconds(ttl));
             let won = self.conn.run(WHAT, query.fetch_optional(&self.conn.pool)).await?.is_some();
             self.conn.wrote(&self.conn.tables.replay, "expires_at");

@@ -6,7 +6,7 @@ use sqlx::SqlStr;
 
 use super::{decode, seconds, sql, Conn};
 use crate::authn::{SessionRecord, SessionStore};
-use crate::{BoxFuture, StoreError};
+use crate::{StoreError, StoreFuture};
 
 const WHAT: &str = "session store";
 
@@ -60,8 +60,8 @@ impl PostgresSessionStore {
 }
 
 impl SessionStore for PostgresSessionStore {
-    fn load<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
-        Box::pin(async move {
+    fn load<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+        StoreFuture::new(async move {
             let query = sqlx::query_as::<_, (Vec<u8>, String)>(self.load.clone()).bind(id_hash);
             let found = self.conn.run(WHAT, query.fetch_optional(&self.conn.pool)).await?;
             let Some((principal_id, json)) = found else { return Ok(None) };
@@ -75,8 +75,8 @@ impl SessionStore for PostgresSessionStore {
         })
     }
 
-    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let json = serde_json::to_string(&record).map_err(|e| StoreError::new(WHAT, e))?;
             let ttl = record.expires_at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
             let query = sqlx::query(self.save.clone())
@@ -90,8 +90,8 @@ impl SessionStore for PostgresSessionStore {
         })
     }
 
-    fn revoke<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn revoke<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let query = sqlx::query(self.revoke.clone()).bind(id_hash);
             self.conn.run(WHAT, query.execute(&self.conn.pool)).await?;
             Ok(())
@@ -102,8 +102,8 @@ impl SessionStore for PostgresSessionStore {
         &'a self,
         principal_id: &'a str,
         keep: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let query = sqlx::query(self.revoke_principal.clone()).bind(principal_id.as_bytes()).bind(keep);
             self.conn.run(WHAT, query.execute(&self.conn.pool)).await?;
             Ok(())

@@ -4,7 +4,7 @@ use sqlx::SqlStr;
 
 use super::{decode, sql, Conn};
 use crate::authn::{TokenRecord, TokenStore};
-use crate::{BoxFuture, StoreError};
+use crate::{StoreError, StoreFuture};
 
 const WHAT: &str = "token store";
 
@@ -40,8 +40,8 @@ impl PostgresTokenStore {
 }
 
 impl TokenStore for PostgresTokenStore {
-    fn find<'a>(&'a self, secret_hash: &'a str) -> BoxFuture<'a, Result<Option<TokenRecord>, StoreError>> {
-        Box::pin(async move {
+    fn find<'a>(&'a self, secret_hash: &'a str) -> StoreFuture<'a, Result<Option<TokenRecord>, StoreError>> {
+        StoreFuture::new(async move {
             let query = sqlx::query_as::<_, (Vec<u8>, String)>(self.find.clone()).bind(secret_hash);
             let found = self.conn.run(WHAT, query.fetch_optional(&self.conn.pool)).await?;
             let Some((credential_id, json)) = found else { return Ok(None) };
@@ -55,8 +55,8 @@ impl TokenStore for PostgresTokenStore {
         })
     }
 
-    fn insert(&self, record: TokenRecord) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn insert(&self, record: TokenRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let json = serde_json::to_string(&record).map_err(|e| StoreError::new(WHAT, e))?;
             let query = sqlx::query(self.insert.clone())
                 .bind(record.secret_hash.as_str())
@@ -67,8 +67,8 @@ impl TokenStore for PostgresTokenStore {
         })
     }
 
-    fn revoke<'a>(&'a self, credential_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn revoke<'a>(&'a self, credential_id: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let query = sqlx::query(self.revoke.clone()).bind(credential_id.as_bytes());
             self.conn.run(WHAT, query.execute(&self.conn.pool)).await?;
             Ok(())

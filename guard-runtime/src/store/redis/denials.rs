@@ -7,7 +7,7 @@ use ::redis::Script;
 
 use super::{millis, Conn};
 use crate::store::{DenialStore, DenialWindow};
-use crate::{BoxFuture, StoreError};
+use crate::{StoreError, StoreFuture};
 
 const WHAT: &str = "denial store";
 
@@ -72,11 +72,11 @@ impl RedisDenialStore {
 }
 
 impl DenialStore for RedisDenialStore {
-    fn current<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>> {
-        Box::pin(self.call(&CURRENT, key, window))
+    fn current<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
+        StoreFuture::new(self.call(&CURRENT, key, window))
     }
 
-    fn add<'a>(&'a self, key: &'a str, window: Duration) -> BoxFuture<'a, Result<DenialWindow, StoreError>> {
-        Box::pin(self.call(&ADD, key, window))
+    fn add<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
+        StoreFuture::new(self.call(&ADD, key, window))
     }
 }

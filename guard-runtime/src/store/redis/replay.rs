@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{millis, Conn};
 use crate::store::ReplayStore;
-use crate::{BoxFuture, StoreError};
+use crate::{StoreError, StoreFuture};
 
 /// Single-use keys in Redis: a claim is `SET key 1 NX PX ttl`, so of any
 /// number of concurrent claims of one key, on any instance, exactly one
@@ -21,8 +21,8 @@ impl RedisReplayStore {
 }
 
 impl ReplayStore for RedisReplayStore {
-    fn is_claimed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
+    fn is_claimed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Result<bool, StoreError>> {
+        StoreFuture::new(async move {
             let key = self.conn.key("replay", key);
             let exists: bool = self
                 .conn
@@ -32,8 +32,8 @@ impl ReplayStore for RedisReplayStore {
         })
     }
 
-    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
+    fn claim<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, Result<bool, StoreError>> {
+        StoreFuture::new(async move {
             let key = self.conn.key("replay", key);
             let set: Option<String> = self
                 .conn

@@ -7,7 +7,7 @@ use ::redis::Script;
 
 use super::{decode, millis, Conn};
 use crate::authn::{SessionRecord, SessionStore};
-use crate::{BoxFuture, StoreError};
+use crate::{StoreError, StoreFuture};
 
 const WHAT: &str = "session store";
 
@@ -104,8 +104,8 @@ impl RedisSessionStore {
 }
 
 impl SessionStore for RedisSessionStore {
-    fn load<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
-        Box::pin(async move {
+    fn load<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+        StoreFuture::new(async move {
             let key = self.conn.key("session", id_hash);
             let found: Option<Vec<u8>> = self
                 .conn
@@ -117,8 +117,8 @@ impl SessionStore for RedisSessionStore {
         })
     }
 
-    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let json = serde_json::to_vec(&record).map_err(|e| StoreError::new(WHAT, e))?;
             let ttl = record.expires_at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
             let keys = [
@@ -142,8 +142,8 @@ impl SessionStore for RedisSessionStore {
         })
     }
 
-    fn revoke<'a>(&'a self, id_hash: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn revoke<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let keys = [self.conn.key("session", id_hash), self.conn.key("revoked-session", id_hash)];
             self.conn.run(WHAT, |mut c| async move { REVOKE.key(&keys[..]).invoke_async::<i64>(&mut c).await }).await?;
             Ok(())
@@ -154,8 +154,8 @@ impl SessionStore for RedisSessionStore {
         &'a self,
         principal_id: &'a str,
         keep: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let set = self.conn.key("principal-sessions", principal_id);
             let prefix: &str = &self.conn.prefix;
             self.conn

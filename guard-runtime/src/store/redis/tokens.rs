@@ -6,7 +6,7 @@ use ::redis::Script;
 
 use super::{decode, Conn};
 use crate::authn::{TokenRecord, TokenStore};
-use crate::{BoxFuture, StoreError};
+use crate::{StoreError, StoreFuture};
 
 const WHAT: &str = "token store";
 
@@ -69,8 +69,8 @@ impl RedisTokenStore {
 }
 
 impl TokenStore for RedisTokenStore {
-    fn find<'a>(&'a self, secret_hash: &'a str) -> BoxFuture<'a, Result<Option<TokenRecord>, StoreError>> {
-        Box::pin(async move {
+    fn find<'a>(&'a self, secret_hash: &'a str) -> StoreFuture<'a, Result<Option<TokenRecord>, StoreError>> {
+        StoreFuture::new(async move {
             let key = self.conn.key("token", secret_hash);
             let found: Option<Vec<u8>> = self
                 .conn
@@ -80,8 +80,8 @@ impl TokenStore for RedisTokenStore {
         })
     }
 
-    fn insert(&self, record: TokenRecord) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn insert(&self, record: TokenRecord) -> StoreFuture<'_, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let json = serde_json::to_vec(&record).map_err(|e| StoreError::new(WHAT, e))?;
             let keys = [
                 self.conn.key("token", &record.secret_hash),
@@ -97,8 +97,8 @@ impl TokenStore for RedisTokenStore {
         })
     }
 
-    fn revoke<'a>(&'a self, credential_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn revoke<'a>(&'a self, credential_id: &'a str) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let set = self.conn.key("credential-tokens", credential_id);
             let prefix: &str = &self.conn.prefix;
             self.conn

@@ -1,0 +1,131 @@
+//! Decision records and where they go.
+//!
+//! Every decision of the guard, allow or deny, becomes one [`DecisionRecord`].
+//! Records travel through a bounded channel to a background task that hands
+//! them in batches to the [`AuditSink`], so requests never wait on file or
+//! network I/O; when the channel is full, requests wait for room
+//! (back-pressure) rather than drop a record. When the sink fails, the batch
+//! is kept and retried, and until it succeeds every request answers 503:
+//! guard does not act unaudited.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::http::{Method, Uri};
+use serde::Serialize;
+
+use crate::{CallerKind, Principal, StoreError, StoreFuture};
+
+mod line;
+mod queue;
+mod sinks;
+mod timestamp;
+
+pub(crate) use queue::Auditor;
+pub use sinks::{JsonLinesSink, MemorySink, TracingSink};
+
+/// Allowed or denied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// The body ran (or is about to).
+    Allow,
+    /// The request was refused before the body.
+    Deny,
+}
+
+/// One authorization decision, as written to the audit log.
+///
+/// Built on the request path without copying: the principal, the request
+/// id and the permission are shared, and the writer flattens them into the
+/// contract's JSON fields (`ts, request_id, principal, principal_kind,
+/// on_behalf_of, tenant, action, method, path, permission, resource,
+/// decision, code, latency_us`).
+#[derive(Clone, Debug)]
+pub struct DecisionRecord {
+    /// Time of the decision; written as RFC 3339 UTC with microseconds.
+    pub ts: SystemTime,
+    /// The request's `x-request-id`.
+    pub request_id: Option<Arc<str>>,
+    /// The caller; `None` when unauthenticated.
+    pub caller: Option<Arc<Principal>>,
+    /// The action's name (its function's name).
+    pub action: &'static str,
+    /// HTTP method.
+    pub method: Method,
+    /// The request's URI, shared with the request: written as `path`,
+    /// without the query (which may carry what does not belong in a log).
+    pub uri: Uri,
+    /// The permissions required, comma-separated; `None` for public and
+    /// authenticated-only actions.
+    pub permission: Option<Arc<str>>,
+    /// `resource/key` of the object named, if any.
+    pub resource: Option<Arc<str>>,
+    /// Allow or deny.
+    pub decision: Decision,
+    /// `ok`, or the refusal's code.
+    pub code: &'static str,
+    /// Time from the request reaching the guard to the decision.
+    pub latency_us: u64,
+}
+
+impl DecisionRecord {
+    /// The request path, without the query (`path` in the log).
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The caller's id (`principal` in the log).
+    pub fn principal(&self) -> Option<&str> {
+        self.caller.as_deref().map(|p| p.id.as_str())
+    }
+
+    /// The caller's kind.
+    pub fn principal_kind(&self) -> Option<CallerKind> {
+        self.caller.as_deref().map(|p| p.kind)
+    }
+
+    /// For an agent: the user it acts for.
+    pub fn on_behalf_of(&self) -> Option<&str> {
+        self.caller.as_deref().and_then(|p| p.on_behalf_of.as_ref()).map(|d| d.user.as_str())
+    }
+
+    /// The caller's tenant.
+    pub fn tenant(&self) -> Option<&str> {
+        self.caller.as_deref().map(|p| p.tenant.as_str())
+    }
+}
+
+impl Serialize for DecisionRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("DecisionRecord", 14)?;
+        out.serialize_field("ts", timestamp::rfc3339_micros(self.ts, &mut [0; timestamp::LEN]))?;
+        out.serialize_field("request_id", &self.request_id.as_deref())?;
+        out.serialize_field("principal", &self.principal())?;
+        out.serialize_field("principal_kind", &self.principal_kind())?;
+        out.serialize_field("on_behalf_of", &self.on_behalf_of())?;
+        out.serialize_field("tenant", &self.tenant())?;
+        out.serialize_field("action", self.action)?;
+        out.serialize_field("method", self.method.as_str())?;
+        out.serialize_field("path", self.path())?;
+        out.serialize_field("permission", &self.permission.as_deref())?;
+        out.serialize_field("resource", &self.resource.as_deref())?;
+        out.serialize_field("decision", &self.decision)?;
+        out.serialize_field("code", self.code)?;
+        out.serialize_field("latency_us", &self.latency_us)?;
+        out.end()
+    }
+}
+
+/// Where decision records are written.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a guard audit sink",
+    label = "expected a `guard_runtime::AuditSink`, such as `JsonLinesSink` or `TracingSink`",
+    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/audit/trait.AuditSink.html"
+)]
+pub trait AuditSink: Send + Sync + 'static {
+    /// Writes a batch durably enough for the app's needs. An error keeps the
+    /// batch for a retry and makes the guard deny (503) until a retry succeeds.
+    fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> StoreFuture<'a, Result<(), StoreError>>;
+}

@@ -1,0 +1,38 @@
+//! Lowercase hex without allocating: request ids, key hashes and
+//! secrets are written on the request path.
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes `bytes` as lowercase hex into the start of `out` and returns the
+/// written part. Leading zero bytes are kept: fixed width keeps counters
+/// sortable.
+///
+/// # Panics
+///
+/// If `out` is shorter than twice `bytes`: callers size it at compile time.
+pub(crate) fn write_hex<'a>(out: &'a mut [u8], bytes: &[u8]) -> &'a str {
+    let out = &mut out[..bytes.len() * 2];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[(b >> 4) as usize];
+        pair[1] = DIGITS[(b & 15) as usize];
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(out).unwrap_or_default()
+}
+
+/// `bytes` as an owned lowercase hex string.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut out = vec![0u8; bytes.len() * 2];
+    write_hex(&mut out, bytes);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn writes_lowercase_pairs_with_leading_zeros() {
+        let mut buf = [0u8; 8];
+        assert_eq!(super::write_hex(&mut buf, &[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(super::hex(&[1, 0xab]), "01ab");
+    }
+}
