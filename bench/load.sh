@@ -79,7 +79,8 @@ order=$(curl -s -b "$work/jar" -H "x-csrf-token: $csrf" -H 'content-type: applic
 
 for round in $(seq "$ROUNDS"); do
   echo "round $round/$ROUNDS" >&2
-  run bare "http://127.0.0.1:$((PORT_BASE))/orders/1"
+  # The same request bytes for every variant: bare ignores the header.
+  run bare "http://127.0.0.1:$((PORT_BASE))/orders/1" "Authorization: Bearer $TOKEN"
   run guarded "http://127.0.0.1:$((PORT_BASE+1))/orders/1" "Authorization: Bearer $TOKEN"
   run null "http://127.0.0.1:$((PORT_BASE+2))/orders/1" "Authorization: Bearer $TOKEN"
   run orders "http://127.0.0.1:$((PORT_BASE+3))/orders/$order" "Authorization: Bearer assistant-demo-token"

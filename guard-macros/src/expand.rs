@@ -183,7 +183,6 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                 }
 
                 fn call(
-                    self,
                     __guard_action: #private::Arc<#private::Mounted>,
                     mut __guard_parts: #private::Parts,
                     __guard_body: #private::Body,

@@ -30,7 +30,7 @@ pub(crate) fn expand(original: &ItemFn, errors: syn::Error) -> TokenStream {
                 fn spec(&self) -> &'static #private::ActionSpec {
                     #private::fallback_spec()
                 }
-                fn call(self, action: #private::Arc<#private::Mounted>, parts: #private::Parts, _: #private::Body, _: __S) -> #private::BoxFuture<'static, #private::Response> {
+                fn call(action: #private::Arc<#private::Mounted>, parts: #private::Parts, _: #private::Body, _: __S) -> #private::BoxFuture<'static, #private::Response> {
                     #private::fallback_call(action, parts)
                 }
             }

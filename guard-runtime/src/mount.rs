@@ -17,7 +17,8 @@ use crate::runtime::{Mounted, Runtime};
 use crate::spec::{KeySource, PolicyKind};
 use crate::store::{DenialStore, MemoryDenialStore, MemoryReplayStore, ReplayStore};
 use crate::{
-    ActionError, ActionInfo, ActionSpec, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError,
+    ActionError, ActionInfo, ActionSpec, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolver, Resolvers,
+    StoreError,
 };
 
 mod sealed {
@@ -40,21 +41,27 @@ pub use sealed::Sealed;
 pub trait GuardedAction<S>: Sealed + Copy + Send + Sync + 'static {
     #[doc(hidden)]
     fn spec(&self) -> &'static ActionSpec;
+    /// Runs the guard, then the body. An associated function (the action
+    /// is a unit struct): mounting keeps it as a plain `fn` pointer.
     #[doc(hidden)]
-    fn call(self, action: Arc<Mounted>, parts: Parts, body: Body, state: S) -> BoxFuture<'static, Response>;
+    fn call(action: Arc<Mounted>, parts: Parts, body: Body, state: S) -> BoxFuture<'static, Response>;
 }
 
-/// The axum handler of one mounted action. Its own `Handler` impl, rather
-/// than a closure, so a request costs one boxed future (the action's), not
-/// a second one around it.
-struct ActionHandler<A> {
-    action: A,
+/// What a mounted action runs per request.
+type CallFn<S> = fn(Arc<Mounted>, Parts, Body, S) -> BoxFuture<'static, Response>;
+
+/// The axum handler of every mounted action. Its own `Handler` impl, not a
+/// closure, so a request costs one boxed future (the action's); and one
+/// type for all actions, not one per action, so axum's handler machinery
+/// is compiled once per app rather than once per action.
+struct ActionHandler<S> {
+    call: CallFn<S>,
     mounted: Arc<Mounted>,
 }
 
-impl<A: Copy> Clone for ActionHandler<A> {
+impl<S> Clone for ActionHandler<S> {
     fn clone(&self) -> Self {
-        ActionHandler { action: self.action, mounted: self.mounted.clone() }
+        ActionHandler { call: self.call, mounted: self.mounted.clone() }
     }
 }
 
@@ -63,16 +70,15 @@ impl<A: Copy> Clone for ActionHandler<A> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Guarded {}
 
-impl<A, S> Handler<Guarded, S> for ActionHandler<A>
+impl<S> Handler<Guarded, S> for ActionHandler<S>
 where
-    A: GuardedAction<S>,
     S: Clone + Send + Sync + 'static,
 {
     type Future = BoxFuture<'static, Response>;
 
     fn call(self, request: Request, state: S) -> Self::Future {
         let (parts, body) = request.into_parts();
-        self.action.call(self.mounted, parts, body, state)
+        (self.call)(self.mounted, parts, body, state)
     }
 }
 
@@ -121,10 +127,14 @@ pub struct Actions<S = ()> {
     manifest: Vec<ActionInfo>,
 }
 
-type Mount<S> = Box<dyn FnOnce(Router<S>, Arc<Runtime>) -> Router<S> + Send>;
-
+/// One mounted action, waiting for the runtime `into_router` builds.
 struct Route<S> {
-    mount: Mount<S>,
+    filter: MethodFilter,
+    path: String,
+    spec: &'static ActionSpec,
+    resolver: Option<Arc<dyn Resolver>>,
+    permission: Option<Arc<str>>,
+    call: CallFn<S>,
 }
 
 impl<S> std::fmt::Debug for Actions<S> {
@@ -222,7 +232,7 @@ where
     /// resolver.
     pub fn mount<A: GuardedAction<S> + Routed>(self, action: A) -> Self {
         let (method, path) = action.spec().route.unwrap_or(("GET", "/"));
-        self.add(method, path.to_owned(), action)
+        self.add(method, path.to_owned(), action.spec(), A::call)
     }
 
     /// Mounts `action` at `method` and `path`.
@@ -240,11 +250,11 @@ where
             spec.name,
             spec.name
         );
-        self.add(method.as_str(), path.to_owned(), action)
+        self.add(method.as_str(), path.to_owned(), spec, A::call)
     }
 
-    fn add<A: GuardedAction<S>>(mut self, method: &str, path: String, action: A) -> Self {
-        let spec = action.spec();
+    /// Not generic over the action: compiled once per app, not per action.
+    fn add(mut self, method: &str, path: String, spec: &'static ActionSpec, call: CallFn<S>) -> Self {
         let filter =
             method_filter(method).unwrap_or_else(|| panic!("action `{}`: unsupported method `{method}`", spec.name));
         let resolver = spec.object.as_ref().map(|object| {
@@ -267,11 +277,7 @@ where
             _ => None,
         };
         self.manifest.push(spec.info(method, &path, self.reauth_window.as_secs(), self.body_limit));
-        let mount: Mount<S> = Box::new(move |router: Router<S>, rt: Arc<Runtime>| {
-            let mounted = Arc::new(Mounted { rt, spec, resolver, permission });
-            router.route(&path, on(filter, ActionHandler { action, mounted }))
-        });
-        self.routes.push(Route { mount });
+        self.routes.push(Route { filter, path, spec, resolver, permission, call });
         self
     }
 
@@ -301,8 +307,9 @@ where
             request_ids: crate::request_id::RequestIds::new(),
         });
         let mut router = Router::new();
-        for route in self.routes {
-            router = (route.mount)(router, rt.clone());
+        for Route { filter, path, spec, resolver, permission, call } in self.routes {
+            let mounted = Arc::new(Mounted { rt: rt.clone(), spec, resolver, permission });
+            router = router.route(&path, on(filter, ActionHandler { call, mounted }));
         }
         router
             .fallback(not_found)
