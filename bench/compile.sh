@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Compile cost of the macro: a crate with 100 guarded actions against the
 # same crate with 100 plain axum handlers. Dependencies are built once;
-# each round then times only the leaf crate, alternating the two.
+# each round then times only the leaf crate, alternating the two, in two
+# ways: a full build of the crate (CARGO_INCREMENTAL=0: every line the
+# macro generates is compiled), and an incremental rebuild after a touch
+# (what an edit-compile loop pays at least: mostly reloading the
+# incremental cache, which grows with the amount of code).
 #
 # Usage: bench/compile.sh [ROUNDS] [ACTIONS]
 set -euo pipefail
@@ -67,22 +71,26 @@ cd "$work/ws"
 export CARGO_TARGET_DIR="$work/target"
 cargo build -q -p gen-guarded -p gen-plain   # dependencies, once
 
-time_build() { # crate -> seconds
+time_build() { # crate incremental(0|1) -> seconds
   touch "$1/src/lib.rs"
   local start end
   start=$(date +%s.%N)
-  cargo build -q -p "gen-$1"
+  CARGO_INCREMENTAL=$2 cargo build -q -p "gen-$1"
   end=$(date +%s.%N)
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f\n", b - a }'
 }
 
-: >"$work/guarded.txt"; : >"$work/plain.txt"
-for round in $(seq "$ROUNDS"); do
-  time_build guarded >>"$work/guarded.txt"
-  time_build plain >>"$work/plain.txt"
-done
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-g=$(median "$work/guarded.txt"); p=$(median "$work/plain.txt")
-printf '%-40s %8s s\n' "$N guarded actions (median of $ROUNDS)" "$g"
-printf '%-40s %8s s\n' "$N plain axum handlers (median of $ROUNDS)" "$p"
-printf 'ratio guarded/plain: %.2f\n' "$(awk -v a="$g" -v b="$p" 'BEGIN { print a / b }')"
+for incremental in 0 1; do
+  CARGO_INCREMENTAL=$incremental cargo build -q -p gen-guarded -p gen-plain   # warm this mode
+  : >"$work/guarded.txt"; : >"$work/plain.txt"
+  for round in $(seq "$ROUNDS"); do
+    time_build guarded $incremental >>"$work/guarded.txt"
+    time_build plain $incremental >>"$work/plain.txt"
+  done
+  g=$(median "$work/guarded.txt"); p=$(median "$work/plain.txt")
+  case $incremental in 0) mode="full build";; 1) mode="incremental, after touch";; esac
+  printf '\n%s (median of %s)\n' "$mode" "$ROUNDS"
+  printf '  %-32s %8s s\n' "$N guarded actions" "$g" "$N plain axum handlers" "$p"
+  printf '  ratio guarded/plain: %.2f\n' "$(awk -v a="$g" -v b="$p" 'BEGIN { print a / b }')"
+done

@@ -34,10 +34,11 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
     let routed = action.route.as_ref().map(|_| quote!(impl #private::Routed for #name {}));
 
     let mut bounds = Vec::new();
-    let mut steps = Vec::new();
     let mut grants = Vec::new();
     let mut call_args = Vec::new();
     let mut grant_asserts = Vec::new();
+    let mut extractor_tys = Vec::new();
+    let mut extractor_vars = Vec::new();
     let mut input_ty = None;
     for (i, param) in action.params.iter().enumerate() {
         let ty = param.ty;
@@ -71,87 +72,48 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
             }
             Role::Json(input) => {
                 input_ty = Some(input);
-                call_args.push(quote!(#private::Json(__guard_input)));
+                call_args.push(quote!(__guard_input));
             }
             Role::Extractor => {
                 let var = format_ident!("__guard_arg_{}", i);
                 let private = respan(private.clone(), ty.span());
                 bounds.push(quote_spanned!(ty.span()=> #ty: #private::Extractor<__S>));
-                steps.push(quote! {
-                    let #var = match __guard_gate.extract::<#ty, __S>(&mut __guard_parts, &__guard_state).await {
-                        #private::Result::Ok(value) => value,
-                        #private::Result::Err(refusal) => return refusal,
-                    };
-                });
+                extractor_tys.push(ty);
+                extractor_vars.push(var.clone());
                 call_args.push(quote!(#var));
             }
         }
     }
-    steps.push(match input_ty {
+    // `json_input` requires `JsonInput`, spanned on the user's type: an
+    // input that is not one is one error there, with that trait's message.
+    let (input, read) = match input_ty {
         Some(input) => {
-            // `decode` requires `JsonInput`: a type that is not one gets that
-            // trait's message, on the type.
-            // The whole call is spanned on the type, so the failed bound and
-            // the `.await` on it are one error there, not a second one on
-            // the attribute.
-            let span = input.span();
-            let private = respan(private.clone(), span);
-            quote_spanned! {span=>
-                let __guard_input: #input = match #private::decode::<#input>(&mut __guard_gate, &__guard_parts, __guard_body).await {
-                    #private::Result::Ok(input) => input,
-                    #private::Result::Err(refusal) => return refusal,
-                };
-            }
+            let private = respan(private.clone(), input.span());
+            (quote!(#private::Json<#input>), quote_spanned!(input.span()=> #private::json_input::<#input>))
         }
-        None => quote!(let _ = __guard_body;),
-    });
-    if let Some(object) = &action.object {
-        let key = match &object.key {
-            Key::Path(_) => quote!(__guard_gate.path_key(&mut __guard_parts).await),
-            Key::Input(field) => {
-                let field_ident = Ident::new(&field.value(), field.span());
-                quote_spanned!(field.span()=> #private::object_key(&__guard_input.#field_ident))
-            }
-        };
-        steps.push(quote! {
-            let __guard_key = #key;
-            if let #private::Result::Err(refusal) = __guard_gate.resolve(__guard_key).await {
-                return refusal;
-            }
-        });
-    }
-    if let Some(check) = &action.check {
-        if action.replay.is_some() {
-            // A retry must read 409 even if its first use changed what the
-            // check sees; the atomic claim still happens after the check.
-            steps.push(quote! {
-                if let #private::Result::Err(refusal) = __guard_gate.check_replay_unused().await {
-                    return refusal;
-                }
-            });
+        None => (quote!(#private::NoInput), quote!(#private::no_input)),
+    };
+    let key = match action.object.as_ref().map(|object| &object.key) {
+        Some(Key::Input(field)) => {
+            let field_ident = Ident::new(&field.value(), field.span());
+            let read = quote_spanned!(field.span()=> #private::object_key(&__guard_input.0.#field_ident));
+            quote!(#private::Option::Some(|__guard_input: &#input| #read))
         }
-        let private = respan(private.clone(), check.span());
-        let call = quote_spanned!(check.span()=> #private::CheckFn::call(#check, &context).await);
-        steps.push(quote! {
-            let __guard_verdict = match __guard_gate.check_context(&__guard_parts) {
-                #private::Option::Some(context) => #private::Option::Some(#call),
-                #private::Option::None => #private::Option::None,
-            };
-            if let #private::Result::Err(refusal) = __guard_gate.checked(__guard_verdict).await {
-                return refusal;
-            }
-        });
-    }
-    let admit = match action.policy {
-        Policy::Public(_) => quote! {
-            if let #private::Result::Err(refusal) = __guard_gate.admit_public().await {
-                return refusal;
-            }
-        },
+        _ => quote!(#private::Option::None),
+    };
+    let check = match &action.check {
+        Some(check) => {
+            let private = respan(private.clone(), check.span());
+            let call = quote_spanned!(check.span()=> #private::CheckFn::call(#check, __guard_context));
+            quote!(#private::Option::Some(|__guard_context| #call))
+        }
+        None => quote!(#private::Option::None),
+    };
+    let admitted = match action.policy {
+        Policy::Public(_) => quote!(let _ = __guard_auth;),
         _ => quote! {
-            let __guard_auth = match __guard_gate.admit(#required).await {
-                #private::Result::Ok(auth) => auth,
-                #private::Result::Err(refusal) => return refusal,
+            let #private::Option::Some(__guard_auth) = __guard_auth else {
+                return __guard_gate.fail_closed().await;
             };
         },
     };
@@ -190,15 +152,24 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                 ) -> #private::BoxFuture<'static, #private::Response> {
                     #inner
                     // The request's one allocation of the guard's own: every
-                    // step below lives inline in this future.
+                    // step runs inside `run`, inline in this future.
                     #private::Box::pin(async move {
                         let mut __guard_gate = #private::Gate::new(__guard_action, &__guard_parts);
-                        if let #private::Result::Err(refusal) = __guard_gate.open(&__guard_parts).await {
-                            return refusal;
-                        }
-                        let _ = (&mut __guard_parts, &__guard_state);
-                        #(#steps)*
-                        #admit
+                        let __guard_plan = #private::Plan { read: #read, key: #key, check: #check, required: #required };
+                        let ((#(#extractor_vars,)*), __guard_input, __guard_auth) =
+                            match #private::run::<(#(#extractor_tys,)*), #input, __S>(
+                                &mut __guard_gate,
+                                &mut __guard_parts,
+                                &__guard_state,
+                                __guard_body,
+                                __guard_plan,
+                            )
+                            .await
+                            {
+                                #private::Result::Ok(admitted) => admitted,
+                                #private::Result::Err(refusal) => return refusal,
+                            };
+                        #admitted
                         #(#grants)*
                         let __guard_output = #name(#(#call_args),*).await;
                         __guard_gate.finish(#respond).await

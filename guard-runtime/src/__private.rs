@@ -3,6 +3,7 @@
 pub use crate::gate::Gate;
 pub use crate::mount::{GuardedAction, Routed, Sealed};
 pub use crate::permission::is_required;
+pub use crate::pipeline::{json_input, no_input, run, CheckPtr, KeyFn, NoInput, Plan, ReadFn};
 pub use crate::runtime::Mounted;
 pub use crate::spec::{ActionSpec, Fresh, KeySource, ObjectSpec, PolicyKind};
 pub use crate::BoxFuture;
@@ -50,11 +51,6 @@ where
     }
 }
 
-/// Decodes an action's JSON input; the bound carries `JsonInput`'s message.
-pub async fn decode<T: JsonInput>(gate: &mut Gate, parts: &Parts, body: Body) -> Result<T, Response> {
-    gate.decode(parts, body).await
-}
-
 /// An action's parameter other than `Authorized`, `Grant` and `Json`: an
 /// axum extractor for the router's state.
 #[diagnostic::on_unimplemented(
@@ -62,10 +58,10 @@ pub async fn decode<T: JsonInput>(gate: &mut Gate, parts: &Parts, body: Body) ->
     label = "not an axum extractor (`FromRequestParts`) for this router's state",
     note = "an action takes `Authorized`, typed `Grant<P>`s, axum extractors such as `Path<T>`, `Query<T>`, `State<T>` or `HeaderMap`, and a last `Json<T>` input"
 )]
-pub trait Extractor<S>: FromRequestParts<S> {}
+pub trait Extractor<S>: FromRequestParts<S> + Send {}
 
 #[diagnostic::do_not_recommend]
-impl<S, T: FromRequestParts<S>> Extractor<S> for T {}
+impl<S, T: FromRequestParts<S> + Send> Extractor<S> for T {}
 
 /// An action's return type: anything axum can turn into a response.
 #[diagnostic::on_unimplemented(

@@ -68,7 +68,7 @@ impl Gate {
 
     /// Steps 1 to 6: authentication, probing limit, caller kind, freshness,
     /// CSRF, replay header, permission.
-    pub async fn open(&mut self, parts: &Parts) -> Step {
+    pub(crate) async fn open(&mut self, parts: &Parts) -> Step {
         if self.action.rt.auditor.is_failing() {
             return Err(self.deny(Code::Unavailable).await);
         }
@@ -161,9 +161,19 @@ impl Gate {
         Ok(())
     }
 
-    /// Runs one of the action's own extractors (`State`, `Path`, …); its
+    /// Whether the action names an object (`owner`/`tenant`/`resource`).
+    pub(crate) fn names_an_object(&self) -> bool {
+        self.action.spec.object.is_some()
+    }
+
+    /// Whether the action is public.
+    pub(crate) fn is_public(&self) -> bool {
+        matches!(self.action.spec.policy, PolicyKind::Public(_))
+    }
+
+    /// Runs the action's own extractors (`State`, `Path`, …); its
     /// rejection keeps the problem format.
-    pub async fn extract<T, S>(&mut self, parts: &mut Parts, state: &S) -> Step<T>
+    pub(crate) async fn extract<T, S>(&mut self, parts: &mut Parts, state: &S) -> Step<T>
     where
         T: FromRequestParts<S>,
         S: Send + Sync,
@@ -178,7 +188,7 @@ impl Gate {
     }
 
     /// Step 7: decodes the JSON body strictly.
-    pub async fn decode<T>(&mut self, parts: &Parts, body: Body) -> Step<T>
+    pub(crate) async fn decode<T>(&mut self, parts: &Parts, body: Body) -> Step<T>
     where
         T: DeserializeOwned + Serialize,
     {
@@ -190,7 +200,7 @@ impl Gate {
     }
 
     /// The object key from the path parameter the action names.
-    pub async fn path_key(&self, parts: &mut Parts) -> Option<String> {
+    pub(crate) async fn path_key(&self, parts: &mut Parts) -> Option<String> {
         let KeySource::Path(name) = self.action.spec.object.as_ref()?.key else { return None };
         // Cannot fail for a matched route; if it did, the miss denies as 404.
         let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
@@ -199,7 +209,7 @@ impl Gate {
 
     /// Step 8: loads the object and checks tenant and owner. Every failure
     /// answers exactly like a missing object.
-    pub async fn resolve(&mut self, key: Option<String>) -> Step {
+    pub(crate) async fn resolve(&mut self, key: Option<String>) -> Step {
         let (Some(spec), Some(resolver)) = (self.action.spec.object.as_ref(), self.action.resolver.clone()) else {
             return Err(self.deny(Code::Unavailable).await);
         };
@@ -227,14 +237,14 @@ impl Gate {
 
     /// What a custom check sees. `None` only for public actions, which
     /// cannot have checks.
-    pub fn check_context<'a>(&'a self, parts: &'a Parts) -> Option<CheckContext<'a>> {
+    pub(crate) fn check_context<'a>(&'a self, parts: &'a Parts) -> Option<CheckContext<'a>> {
         Some(CheckContext { principal: self.principal.as_ref()?, object: self.object.as_ref(), request: parts })
     }
 
     /// Before the custom check: a replay key that is already used answers
     /// 409 now, since the first use may have changed what the check sees
     /// (a captured payment is no longer capturable). Nothing is claimed here.
-    pub async fn check_replay_unused(&mut self) -> Step {
+    pub(crate) async fn check_replay_unused(&mut self) -> Step {
         let Some(key) = self.replay_key.as_deref() else { return Ok(()) };
         match self.action.rt.replay.is_claimed(key).await {
             Ok(false) => Ok(()),
@@ -244,7 +254,7 @@ impl Gate {
     }
 
     /// Step 9: the custom check's verdict.
-    pub async fn checked(&mut self, verdict: Option<Result<(), CheckError>>) -> Step {
+    pub(crate) async fn checked(&mut self, verdict: Option<Result<(), CheckError>>) -> Step {
         match verdict {
             Some(Ok(())) => Ok(()),
             Some(Err(CheckError::Denied(detail))) => Err(self.deny_with(Code::Forbidden, detail, None).await),
@@ -255,7 +265,7 @@ impl Gate {
 
     /// Step 10: claims the replay key, audits the allow, and hands the body
     /// its proof.
-    pub async fn admit(&mut self, required: &'static [&'static str]) -> Step<Authorized> {
+    pub(crate) async fn admit(&mut self, required: &'static [&'static str]) -> Step<Authorized> {
         self.admit_common().await?;
         let Some(principal) = self.principal.clone() else { return Err(self.deny(Code::Unavailable).await) };
         Ok(Authorized {
@@ -269,7 +279,7 @@ impl Gate {
     }
 
     /// Step 10 for a public action: audits the allow.
-    pub async fn admit_public(&mut self) -> Step {
+    pub(crate) async fn admit_public(&mut self) -> Step {
         self.admit_common().await
     }
 

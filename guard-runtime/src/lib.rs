@@ -75,6 +75,7 @@ mod hex;
 mod input;
 mod mount;
 pub mod permission;
+mod pipeline;
 pub mod policy;
 mod principal;
 mod request_id;
