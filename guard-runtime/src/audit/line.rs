@@ -54,9 +54,7 @@ fn string_or_null(out: &mut Vec<u8>, value: Option<&str>) {
 /// A JSON string. Most values (ids, paths, codes) need no escaping: they
 /// are copied whole; the rest go through serde_json's escaper.
 fn string(out: &mut Vec<u8>, value: &str) {
-    // A fold, not `any`: no early exit, so the scan vectorizes.
-    let needs_escape = value.bytes().fold(false, |seen, b| seen | (b < 0x20) | (b == b'"') | (b == b'\\'));
-    if needs_escape {
+    if needs_escape(value.as_bytes()) {
         // Writing into a Vec cannot fail, nor can serializing a str.
         let _ = serde_json::to_writer(&mut *out, value);
     } else {
@@ -64,6 +62,29 @@ fn string(out: &mut Vec<u8>, value: &str) {
         out.extend_from_slice(value.as_bytes());
         out.push(b'"');
     }
+}
+
+/// Whether `bytes` holds a control character, `"` or `\`: eight bytes at a
+/// time (the classic "has a zero byte" bit tricks), since a byte-wise scan
+/// was a third of the line's cost.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const SPACES: u64 = u64::from_ne_bytes([0x20; 8]);
+    const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+        // A byte below 0x20: `byte - 0x20` borrows into its high bit while
+        // the byte's own high bit is clear.
+        let control = word.wrapping_sub(SPACES) & !word & HIGHS != 0;
+        if control || has_zero(word ^ QUOTES) || has_zero(word ^ BACKSLASHES) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
@@ -134,6 +155,20 @@ mod tests {
             code: "unauthenticated",
             latency_us: 0,
         });
+    }
+
+    #[test]
+    fn the_word_scan_agrees_with_a_byte_scan() {
+        // Every byte value at every position of a 17-byte string (two
+        // words and a remainder), among bytes that need no escaping.
+        for at in 0..17 {
+            for byte in 0..=255u8 {
+                let mut text = *b"abcdefghijklmnopq";
+                text[at] = byte;
+                let expected = text.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+                assert_eq!(super::needs_escape(&text), expected, "byte {byte:#04x} at {at}");
+            }
+        }
     }
 
     #[test]

@@ -138,7 +138,7 @@ impl Auditor {
 
 /// Below this many queued records the writer first lets the requests that
 /// are ready run, so one write carries many records, not one each.
-const COALESCE_BELOW: usize = 256;
+const COALESCE_BELOW: usize = 512;
 
 /// Marks the queue stopped when the writer task ends or is dropped with
 /// its runtime, so requests answer 503 instead of waiting forever.
@@ -156,11 +156,20 @@ async fn write_loop(shared: Arc<Shared>, sink: Arc<dyn AuditSink>) {
     let mut batch = Vec::new();
     loop {
         shared.work.notified().await;
-        let waiting = match shared.lock() {
-            Ok(queue) => (queue.records.len(), !queue.flushes.is_empty()),
-            Err(_) => return,
-        };
-        if waiting.0 < COALESCE_BELOW && !waiting.1 {
+        // Coalesce: while requests keep adding records, let them run first,
+        // so one write carries many records (a write costs a hand-off to a
+        // blocking thread and a system call). Stop as soon as the queue stops
+        // growing, a flush waits, or the batch is big enough.
+        let mut seen = 0;
+        loop {
+            let (queued, flushing) = match shared.lock() {
+                Ok(queue) => (queue.records.len(), !queue.flushes.is_empty()),
+                Err(_) => return,
+            };
+            if flushing || queued >= COALESCE_BELOW || (seen > 0 && queued == seen) {
+                break;
+            }
+            seen = queued;
             tokio::task::yield_now().await;
         }
         let flushes = match shared.lock() {
@@ -171,6 +180,15 @@ async fn write_loop(shared: Arc<Shared>, sink: Arc<dyn AuditSink>) {
             Err(_) => return,
         };
         shared.room.notify_waiters();
+        {
+            static B: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            static R: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let b = B.fetch_add(1, Ordering::Relaxed) + 1;
+            let r = R.fetch_add(batch.len(), Ordering::Relaxed) + batch.len();
+            if b % 5000 == 0 {
+                eprintln!("TMPSTAT batches {b} records {r} avg {}", r / b);
+            }
+        }
         let mut backoff = Duration::from_millis(10);
         while !batch.is_empty() {
             match sink.write(&batch).await {

@@ -3,8 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::AsyncWriteExt;
-
 use super::{AuditSink, DecisionRecord};
 use crate::{StoreError, StoreFuture};
 
@@ -23,44 +21,64 @@ impl AuditSink for TracingSink {
 }
 
 /// Appends records to a file, one JSON object a line.
+///
+/// Each batch is formatted into a buffer kept between batches, then
+/// written with one `write` on Tokio's blocking pool: the runtime's threads
+/// never wait on the disk, and a batch costs one hand-off, not one per
+/// record.
 #[derive(Debug)]
 pub struct JsonLinesSink {
     path: PathBuf,
-    file: tokio::sync::Mutex<Option<tokio::fs::File>>,
+    writer: tokio::sync::Mutex<Writer>,
+}
+
+#[derive(Debug, Default)]
+struct Writer {
+    /// Opened on the first write, and again after a failed one.
+    file: Option<std::fs::File>,
+    buf: Vec<u8>,
 }
 
 impl JsonLinesSink {
     /// A sink appending to `path` (created if missing, opened on first write).
     pub fn new(path: impl AsRef<Path>) -> Self {
-        JsonLinesSink { path: path.as_ref().to_owned(), file: tokio::sync::Mutex::new(None) }
+        JsonLinesSink { path: path.as_ref().to_owned(), writer: tokio::sync::Mutex::new(Writer::default()) }
     }
 }
 
 impl AuditSink for JsonLinesSink {
     fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> StoreFuture<'a, Result<(), StoreError>> {
         StoreFuture::new(async move {
-            let mut buf = Vec::with_capacity(batch.len() * 320);
+            let mut writer = self.writer.lock().await;
+            let mut buf = std::mem::take(&mut writer.buf);
+            buf.clear();
             for record in batch {
                 super::line::write_line(record, &mut buf);
             }
-            let mut file = self.file.lock().await;
-            if file.is_none() {
-                let opened = tokio::fs::OpenOptions::new().create(true).append(true).open(&self.path).await;
-                *file = Some(opened.map_err(|e| StoreError::new("audit log", e))?);
-            }
-            if let Some(f) = file.as_mut() {
-                let written = async {
-                    f.write_all(&buf).await?;
-                    f.flush().await
-                };
-                if let Err(e) = written.await {
-                    *file = None; // reopen on retry
-                    return Err(StoreError::new("audit log", e));
-                }
-            }
+            let (file, path) = (writer.file.take(), self.path.clone());
+            let written = tokio::task::spawn_blocking(move || {
+                let result = append(file, &path, &buf);
+                (result, buf)
+            })
+            .await;
+            let (result, buf) = written.map_err(|e| StoreError::new("audit log", e))?;
+            writer.buf = buf;
+            // On an error the file is dropped: the retry reopens it.
+            writer.file = Some(result.map_err(|e| StoreError::new("audit log", e))?);
             Ok(())
         })
     }
+}
+
+/// Appends `bytes` to `file`, opening `path` first if there is no file.
+fn append(file: Option<std::fs::File>, path: &Path, bytes: &[u8]) -> std::io::Result<std::fs::File> {
+    use std::io::Write;
+    let mut file = match file {
+        Some(file) => file,
+        None => std::fs::OpenOptions::new().create(true).append(true).open(path)?,
+    };
+    file.write_all(bytes)?;
+    Ok(file)
 }
 
 /// Keeps records in memory: for tests, yours and guard's.
