@@ -6,6 +6,8 @@
 # machine noise hits every variant alike; only ratios within this run count.
 #
 # Usage: bench/load.sh [ROUNDS] [SECONDS] [CONNECTIONS]
+# AUDIT_DIR=/dev/shm bench/load.sh ... puts (b)'s audit file on tmpfs, to
+# tell the guard's cost from the file system's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +19,8 @@ LOAD_CPU=1
 PORT_BASE=38080
 TOKEN=bench-agent-token
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+audit_dir=$(mktemp -d -p "${AUDIT_DIR:-$work}")
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work" "$audit_dir"' EXIT
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)..." >&2
@@ -69,7 +72,7 @@ to_us() { # wrk prints 1.23ms / 456.00us / 1.2s
 }
 
 start bare $((PORT_BASE)) target/release/bench-server 127.0.0.1:$((PORT_BASE)) bare
-start guarded $((PORT_BASE+1)) target/release/bench-server 127.0.0.1:$((PORT_BASE+1)) guarded "$work/audit.jsonl"
+start guarded $((PORT_BASE+1)) target/release/bench-server 127.0.0.1:$((PORT_BASE+1)) guarded "$audit_dir/audit.jsonl"
 start null $((PORT_BASE+2)) target/release/bench-server 127.0.0.1:$((PORT_BASE+2)) guarded-null
 start orders $((PORT_BASE+3)) target/release/orders-example --addr 127.0.0.1:$((PORT_BASE+3)) --db "$work/orders.db" --audit-log "$work/orders-audit.jsonl" --probe-threshold 0
 
@@ -90,7 +93,7 @@ done
 # not needed: the sink writes each batch as it comes), then count lines.
 sleep 1
 served=$(awk '{s+=$4} END {print s}' "$work/guarded.txt")
-lines=$(wc -l <"$work/audit.jsonl")
+lines=$(wc -l <"$audit_dir/audit.jsonl")
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 col() { awk -v c="$2" '{print $c}' "$work/$1.txt" | median; }

@@ -359,7 +359,7 @@ impl Gate {
     }
 
     /// Audits and counts a refusal, and renders it. Boxed: refusals are the
-    /// rare path, and inlining their state (a whole audit record and channel
+    /// rare path, and inlining their state (a whole audit record and queue
     /// send) into every step's future would make each request move kilobytes.
     fn deny_with(
         &mut self,
