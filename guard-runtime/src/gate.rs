@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
@@ -29,9 +29,10 @@ const MAX_KEY_LEN: usize = 256;
 /// One request's journey through the guard. Not constructible outside it.
 pub struct Gate {
     action: Arc<Mounted>,
-    /// Wall-clock time the request reached the guard: audit latency is
-    /// measured from it, so a decision costs one clock read, not three.
-    started: SystemTime,
+    /// When the request reached the guard: audit latency is measured from
+    /// it, on the monotonic clock (a wall clock stepped by NTP mid-request
+    /// would read 0 or hours).
+    started: Instant,
     request_id: Arc<str>,
     method: Method,
     /// For the audit record's path: a reference count, not a copy.
@@ -61,7 +62,7 @@ impl Gate {
             replay_key: None,
             resource: None,
             object: None,
-            started: SystemTime::now(),
+            started: Instant::now(),
             action,
         }
     }
@@ -394,9 +395,8 @@ impl Gate {
     }
 
     fn record(&self, decision: Decision, code: &'static str) -> DecisionRecord {
-        let ts = SystemTime::now();
         DecisionRecord {
-            ts,
+            ts: SystemTime::now(),
             request_id: Some(self.request_id.clone()),
             caller: self.principal.clone(),
             action: self.action.spec.name,
@@ -406,8 +406,7 @@ impl Gate {
             resource: self.resource.clone(),
             decision,
             code,
-            // A wall clock stepped back mid-request reads as 0.
-            latency_us: ts.duration_since(self.started).unwrap_or_default().as_micros() as u64,
+            latency_us: self.started.elapsed().as_micros() as u64,
         }
     }
 

@@ -171,7 +171,7 @@ where
         }
     }
 
-    /// Sends decision records to `sink` (through a bounded channel of
+    /// Sends decision records to `sink` (through a queue of at most
     /// `capacity` records; default sink: [`TracingSink`]).
     pub fn audit(mut self, sink: impl AuditSink, capacity: usize) -> Self {
         self.auditor = Arc::new(Auditor::new(Arc::new(sink), capacity.max(1)));

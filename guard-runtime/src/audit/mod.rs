@@ -1,10 +1,10 @@
 //! Decision records and where they go.
 //!
 //! Every decision of the guard, allow or deny, becomes one [`DecisionRecord`].
-//! Records travel through a bounded channel to a background task that hands
-//! them in batches to the [`AuditSink`], so requests never wait on file or
-//! network I/O; when the channel is full, requests wait for room
-//! (back-pressure) rather than drop a record. When the sink fails, the batch
+//! Records go into a bounded queue that a background task empties in
+//! batches into the [`AuditSink`], so requests never wait on file or network
+//! I/O; when the queue is full, requests wait for room (back-pressure)
+//! rather than drop a record. When the sink fails, the batch
 //! is kept and retried, and until it succeeds every request answers 503:
 //! guard does not act unaudited.
 

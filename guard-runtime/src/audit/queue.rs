@@ -27,14 +27,12 @@ pub(crate) struct Auditor {
 struct Shared {
     queue: Mutex<Queue>,
     capacity: usize,
-    /// Wakes the writer: the queue went from empty to not.
+    /// Wakes the writer: the queue went from empty to not, or a flush waits.
     work: Notify,
-    /// Wakes requests waiting for room.
+    /// Wakes requests waiting for room (or to learn that none will come).
     room: Notify,
     /// The sink's last write failed: the guard denies until one succeeds.
     failing: AtomicBool,
-    /// The writer is gone (its runtime shut down): nothing can be audited.
-    stopped: AtomicBool,
 }
 
 #[derive(Default)]
@@ -43,6 +41,9 @@ struct Queue {
     /// Flushes waiting for every record queued before them: all of those
     /// are in the batch the writer takes together with the flush.
     flushes: Vec<oneshot::Sender<()>>,
+    /// The writer is gone (its runtime shut down): nothing can be audited.
+    /// Under the lock, so no record is accepted after the writer's end.
+    stopped: bool,
 }
 
 fn stopped() -> StoreError {
@@ -56,11 +57,16 @@ impl Shared {
 
     /// Queues `record` if there is room; hands it back if not.
     fn try_push(&self, record: DecisionRecord) -> Result<Result<(), DecisionRecord>, StoreError> {
-        if self.stopped.load(Ordering::Acquire) {
+        let mut queue = self.lock()?;
+        if queue.stopped {
             return Err(stopped());
         }
-        let mut queue = self.lock()?;
         if queue.records.len() >= self.capacity {
+            // While the sink fails the queue does not drain: waiting for
+            // room would hang the request instead of answering 503.
+            if self.failing.load(Ordering::Relaxed) {
+                return Err(StoreError::new("audit queue", "full while the audit sink fails"));
+            }
             return Ok(Err(record));
         }
         queue.records.push(record);
@@ -81,14 +87,15 @@ impl Auditor {
             work: Notify::new(),
             room: Notify::new(),
             failing: AtomicBool::new(false),
-            stopped: AtomicBool::new(false),
         };
         Auditor { sink, shared: Arc::new(shared), writer: OnceLock::new() }
     }
 
     fn start(&self) {
         self.writer.get_or_init(|| {
-            tokio::spawn(write_loop(self.shared.clone(), self.sink.clone()));
+            // The guard is built here, not inside the task: a task dropped
+            // with its runtime before it ever ran must stop the queue too.
+            tokio::spawn(write_loop(StopOnDrop(self.shared.clone()), self.sink.clone()));
         });
     }
 
@@ -98,7 +105,9 @@ impl Auditor {
     }
 
     /// Queues a record; when the queue is full, waits for room
-    /// (back-pressure) rather than drop it. Only that wait is boxed.
+    /// (back-pressure) rather than drop it. Only that wait is boxed. Fails
+    /// at once when the writer is gone, or the queue is full while the sink
+    /// fails.
     pub(crate) fn send(&self, record: DecisionRecord) -> StoreFuture<'_, Result<(), StoreError>> {
         self.start();
         match self.shared.try_push(record) {
@@ -112,8 +121,8 @@ impl Auditor {
         loop {
             let room = self.shared.room.notified();
             tokio::pin!(room);
-            // Registered before trying, so a batch taken in between still
-            // wakes this request.
+            // Registered before trying, so a batch taken (or a failure, or
+            // the writer's end) in between still wakes this request.
             room.as_mut().enable();
             match self.shared.try_push(record)? {
                 Ok(()) => return Ok(()),
@@ -127,10 +136,13 @@ impl Auditor {
     pub(crate) async fn flush(&self) -> Result<(), StoreError> {
         self.start();
         let (done, written) = oneshot::channel();
-        if self.shared.stopped.load(Ordering::Acquire) {
-            return Err(stopped());
+        {
+            let mut queue = self.shared.lock()?;
+            if queue.stopped {
+                return Err(stopped());
+            }
+            queue.flushes.push(done);
         }
-        self.shared.lock()?.flushes.push(done);
         self.shared.work.notify_one();
         written.await.map_err(|_| stopped())
     }
@@ -141,35 +153,43 @@ impl Auditor {
 const COALESCE_BELOW: usize = 512;
 
 /// Marks the queue stopped when the writer task ends or is dropped with
-/// its runtime, so requests answer 503 instead of waiting forever.
+/// its runtime: requests then answer 503 instead of waiting forever, and
+/// waiting flushes get an error (their senders are dropped).
 struct StopOnDrop(Arc<Shared>);
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
-        self.0.stopped.store(true, Ordering::Release);
+        let flushes = match self.0.queue.lock() {
+            Ok(mut queue) => {
+                queue.stopped = true;
+                std::mem::take(&mut queue.flushes)
+            }
+            Err(poisoned) => std::mem::take(&mut poisoned.into_inner().flushes),
+        };
+        drop(flushes);
         self.0.room.notify_waiters();
     }
 }
 
-async fn write_loop(shared: Arc<Shared>, sink: Arc<dyn AuditSink>) {
-    let _stop = StopOnDrop(shared.clone());
+async fn write_loop(stop: StopOnDrop, sink: Arc<dyn AuditSink>) {
+    let shared = &stop.0;
     let mut batch = Vec::new();
     loop {
         shared.work.notified().await;
         // Coalesce: while requests keep adding records, let them run first,
         // so one write carries many records (a write costs a hand-off to a
-        // blocking thread and a system call). Stop as soon as the queue stops
-        // growing, a flush waits, or the batch is big enough.
-        let mut seen = 0;
+        // blocking thread and a system call). Stop as soon as the queue is
+        // empty or stops growing, a flush waits, or the batch is big enough.
+        let mut seen = None;
         loop {
             let (queued, flushing) = match shared.lock() {
                 Ok(queue) => (queue.records.len(), !queue.flushes.is_empty()),
                 Err(_) => return,
             };
-            if flushing || queued >= COALESCE_BELOW || (seen > 0 && queued == seen) {
+            if flushing || queued == 0 || queued >= COALESCE_BELOW || seen == Some(queued) {
                 break;
             }
-            seen = queued;
+            seen = Some(queued);
             tokio::task::yield_now().await;
         }
         let flushes = match shared.lock() {
@@ -180,15 +200,6 @@ async fn write_loop(shared: Arc<Shared>, sink: Arc<dyn AuditSink>) {
             Err(_) => return,
         };
         shared.room.notify_waiters();
-        {
-            static B: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-            static R: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-            let b = B.fetch_add(1, Ordering::Relaxed) + 1;
-            let r = R.fetch_add(batch.len(), Ordering::Relaxed) + batch.len();
-            if b % 5000 == 0 {
-                eprintln!("TMPSTAT batches {b} records {r} avg {}", r / b);
-            }
-        }
         let mut backoff = Duration::from_millis(10);
         while !batch.is_empty() {
             match sink.write(&batch).await {
@@ -197,7 +208,11 @@ async fn write_loop(shared: Arc<Shared>, sink: Arc<dyn AuditSink>) {
                     shared.failing.store(false, Ordering::Relaxed);
                 }
                 Err(err) => {
-                    shared.failing.store(true, Ordering::Relaxed);
+                    if !shared.failing.swap(true, Ordering::Relaxed) {
+                        // Requests waiting for room would wait for as long as
+                        // the sink is down: let them answer 503 now.
+                        shared.room.notify_waiters();
+                    }
                     tracing::error!(target: "guard::audit", error = %err, pending = batch.len(), "audit sink failed; denying until it recovers");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(1));
@@ -207,5 +222,105 @@ async fn write_loop(shared: Arc<Shared>, sink: Arc<dyn AuditSink>) {
         for done in flushes {
             let _ = done.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use axum::http::{Method, Uri};
+
+    use super::Auditor;
+    use crate::audit::{AuditSink, Decision, DecisionRecord, MemorySink};
+    use crate::{StoreError, StoreFuture};
+
+    fn record() -> DecisionRecord {
+        DecisionRecord {
+            ts: SystemTime::now(),
+            request_id: None,
+            caller: None,
+            action: "test",
+            method: Method::GET,
+            uri: Uri::from_static("/"),
+            permission: None,
+            resource: None,
+            decision: Decision::Deny,
+            code: "unauthenticated",
+            latency_us: 0,
+        }
+    }
+
+    /// Runs `test` on a current-thread runtime in its own thread, failing
+    /// if it has not finished after `limit` of real time.
+    fn within(limit: Duration, test: impl std::future::Future<Output = ()> + Send + 'static) {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build();
+            runtime.expect("runtime").block_on(test);
+            let _ = done.send(());
+        });
+        finished.recv_timeout(limit).expect("the test hung: a task never went idle or a request never got an answer");
+    }
+
+    #[test]
+    fn the_writer_goes_idle_after_a_flush_that_raced_a_record() {
+        // A record and a flush both wake the writer; it takes them in one
+        // batch, and the spare wake-up must not leave it spinning on an
+        // empty queue. With the clock paused, the hour-long sleep below ends
+        // only once every task is idle.
+        within(Duration::from_secs(10), async {
+            let sink = MemorySink::new();
+            let auditor = Auditor::new(Arc::new(sink.clone()), 16);
+            auditor.send(record()).await.expect("queued");
+            auditor.flush().await.expect("flushed");
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            auditor.send(record()).await.expect("queued");
+            auditor.flush().await.expect("flushed");
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            assert_eq!(sink.records().len(), 2);
+        });
+    }
+
+    struct Failing(Arc<AtomicUsize>);
+
+    impl AuditSink for Failing {
+        fn write<'a>(&'a self, _: &'a [DecisionRecord]) -> StoreFuture<'a, Result<(), StoreError>> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            StoreFuture::ready(Err(StoreError::new("test sink", "down")))
+        }
+    }
+
+    #[test]
+    fn a_full_queue_while_the_sink_fails_answers_at_once() {
+        within(Duration::from_secs(10), async {
+            let attempts = Arc::new(AtomicUsize::new(0));
+            let auditor = Auditor::new(Arc::new(Failing(attempts.clone())), 2);
+            auditor.send(record()).await.expect("queued");
+            // Let the writer take it and fail.
+            while attempts.load(Ordering::Relaxed) == 0 {
+                tokio::task::yield_now().await;
+            }
+            assert!(auditor.is_failing());
+            auditor.send(record()).await.expect("room for two");
+            auditor.send(record()).await.expect("room for two");
+            let err = auditor.send(record()).await.expect_err("full while failing: an error, not a wait");
+            assert!(err.to_string().contains("full while the audit sink fails"), "{err}");
+        });
+    }
+
+    #[test]
+    fn after_the_writers_runtime_is_gone_sends_and_flushes_fail() {
+        let auditor = Arc::new(Auditor::new(Arc::new(MemorySink::new()), 16));
+        let first = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        first.block_on(async { auditor.send(record()).await.expect("queued") });
+        drop(first); // drops the writer task with its runtime
+        let auditor2 = auditor.clone();
+        within(Duration::from_secs(10), async move {
+            assert!(auditor2.send(record()).await.is_err(), "no record is accepted once the writer is gone");
+            assert!(auditor2.flush().await.is_err(), "a flush gets an error, not a wait");
+        });
     }
 }

@@ -71,13 +71,20 @@ impl AuditSink for JsonLinesSink {
 }
 
 /// Appends `bytes` to `file`, opening `path` first if there is no file.
+/// A write that fails part-way is cut back off, so the retry of the whole
+/// batch leaves neither a torn line nor a duplicate (the file is the sink's
+/// own: nothing else appends to it).
 fn append(file: Option<std::fs::File>, path: &Path, bytes: &[u8]) -> std::io::Result<std::fs::File> {
     use std::io::Write;
     let mut file = match file {
         Some(file) => file,
         None => std::fs::OpenOptions::new().create(true).append(true).open(path)?,
     };
-    file.write_all(bytes)?;
+    let start = file.metadata()?.len();
+    if let Err(err) = file.write_all(bytes) {
+        let _ = file.set_len(start);
+        return Err(err);
+    }
     Ok(file)
 }
 
