@@ -75,7 +75,7 @@ impl Gate {
         }
         let spec = self.action.spec;
         if let PolicyKind::Public(_) = spec.policy {
-            self.probe_key = client_key(parts);
+            self.count_as(|| client_key(parts));
             self.check_probing().await?;
             return Ok(());
         }
@@ -85,14 +85,14 @@ impl Gate {
         let authenticated = match self.action.rt.authenticator.authenticate(parts).await {
             Ok(Authentication::Authenticated(found)) => found,
             Ok(Authentication::Missing | Authentication::Invalid) => {
-                self.probe_key = client_key(parts);
+                self.count_as(|| client_key(parts));
                 self.check_probing().await?;
                 return Err(self.deny(Code::Unauthenticated).await);
             }
             Err(err) => return Err(self.unavailable(err).await),
         };
         let Authenticated { principal, via } = authenticated;
-        self.probe_key = ["principal:", &principal.tenant, "/", &principal.id].concat();
+        self.count_as(|| ["principal:", &principal.tenant, "/", &principal.id].concat());
         let kind = principal.kind;
         // A bearer request proves its key anew: it is as fresh as it gets.
         let authenticated_at = match via {
@@ -201,16 +201,14 @@ impl Gate {
     }
 
     /// The object key from the path parameter the action names.
-    pub(crate) async fn path_key(&self, parts: &mut Parts) -> Option<String> {
+    pub(crate) fn path_key<'p>(&self, params: &'p RawPathParams) -> Option<&'p str> {
         let KeySource::Path(name) = self.action.spec.object.as_ref()?.key else { return None };
-        // Cannot fail for a matched route; if it did, the miss denies as 404.
-        let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
-        params.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_owned())
+        params.iter().find(|(key, _)| *key == name).map(|(_, value)| value)
     }
 
     /// Step 8: loads the object and checks tenant and owner. Every failure
     /// answers exactly like a missing object.
-    pub(crate) async fn resolve(&mut self, key: Option<String>) -> Step {
+    pub(crate) async fn resolve(&mut self, key: Option<&str>) -> Step {
         let (Some(spec), Some(resolver)) = (self.action.spec.object.as_ref(), self.action.resolver.clone()) else {
             return Err(self.deny(Code::Unavailable).await);
         };
@@ -218,8 +216,8 @@ impl Gate {
         else {
             return Err(self.deny(Code::NotFound).await);
         };
-        self.resource = Some(resource_id(spec.resource, &key));
-        let object = match resolver.resolve(&key).await {
+        self.resource = Some(resource_id(spec.resource, key));
+        let object = match resolver.resolve(key).await {
             Ok(Some(object)) => object,
             Ok(None) => return Err(self.deny(Code::NotFound).await),
             Err(err) => return Err(self.unavailable(err).await),
@@ -331,6 +329,15 @@ impl Gate {
     /// fail closed rather than trust that.
     pub async fn fail_closed(&mut self) -> Response {
         self.deny(Code::Unavailable).await
+    }
+
+    /// Names what this request's denials count against (a principal, or a
+    /// client address). Only built when probing detection is on: every use
+    /// of the key is behind the same switch.
+    fn count_as(&mut self, key: impl FnOnce() -> String) {
+        if self.action.rt.probe_threshold > 0 {
+            self.probe_key = key();
+        }
     }
 
     async fn check_probing(&mut self) -> Step {

@@ -6,7 +6,7 @@
 //! suspension points (guard, body, finish) instead of one per step.
 
 use axum::body::Body;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::Json;
@@ -78,11 +78,19 @@ where
     let extracted = gate.extract::<E, S>(parts, state).await?;
     let input = (plan.read)(gate, parts, body).await?;
     if gate.names_an_object() {
-        let key = match plan.key {
-            Some(key_of) => key_of(&input),
-            None => gate.path_key(parts).await,
-        };
-        gate.resolve(key).await?;
+        match plan.key {
+            Some(key_of) => {
+                let key = key_of(&input);
+                gate.resolve(key.as_deref()).await?;
+            }
+            None => {
+                // Cannot fail for a matched route; if it did, the miss
+                // denies as 404. The key is borrowed, not copied.
+                let params = RawPathParams::from_request_parts(parts, &()).await.ok();
+                let key = params.as_ref().and_then(|params| gate.path_key(params));
+                gate.resolve(key).await?;
+            }
+        }
     }
     if let Some(check) = plan.check {
         // A retry must read 409 even if its first use changed what the
