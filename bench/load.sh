@@ -110,7 +110,18 @@ for v in bare guarded null orders; do
   rps=$(col $v 1); p50=$(col $v 2); p99=$(col $v 3)
   printf '%-34s %12.0f %10.0f %10.0f %14.3f\n' "$label" "$rps" "$p50" "$p99" "$(awk -v a="$rps" -v b="$bare_rps" 'BEGIN{print a/b}')"
 done
-printf '\np99 guarded/bare: %.3f   p99 null/bare: %.3f\n' \
+printf '\np99 guarded/bare: %.3f   p99 null/bare: %.3f   (ratio of the medians)\n' \
   "$(awk -v a="$(col guarded 3)" -v b="$bare_p99" 'BEGIN{print a/b}')" \
   "$(awk -v a="$(col null 3)" -v b="$bare_p99" 'BEGIN{print a/b}')"
+
+# Paired ratios: each round's variant against the bare run of the same
+# round (seconds apart), then the median and range over rounds. Noise
+# that lasts longer than a round cancels out of these.
+paired() { # variant column -> "median (min-max)"
+  paste "$work/$1.txt" "$work/bare.txt" | awk -v c="$2" -v n=4 '{print $c / $(c + n)}' | sort -n |
+    awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'
+}
+printf '\npaired per round, median (range):   req/s vs bare     p99 vs bare\n'
+printf '  (b) guarded, audit to file        %s   %s\n' "$(paired guarded 1)" "$(paired guarded 3)"
+printf "  (b') guarded, null sink           %s   %s\n" "$(paired null 1)" "$(paired null 3)"
 printf 'audit lines written by (b): %s, requests served by (b): %s\n' "$lines" "$served"
