@@ -3,7 +3,7 @@
 pub use crate::gate::Gate;
 pub use crate::mount::{GuardedAction, Routed, Sealed};
 pub use crate::permission::is_required;
-pub use crate::pipeline::{json_input, no_input, run, CheckPtr, KeyFn, NoInput, Plan, ReadFn};
+pub use crate::pipeline::{json_input, no_input, run, NoInput, Plan};
 pub use crate::runtime::Mounted;
 pub use crate::spec::{ActionSpec, Fresh, KeySource, ObjectSpec, PolicyKind};
 pub use crate::BoxFuture;

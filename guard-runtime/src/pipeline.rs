@@ -17,10 +17,10 @@ use crate::{Authorized, BoxFuture, CheckContext, CheckError, StoreFuture};
 
 /// Reads the object key from an action's decoded input (`owner = "field"`
 /// naming an input field).
-pub type KeyFn<I> = fn(&I) -> Option<String>;
+pub(crate) type KeyFn<I> = fn(&I) -> Option<String>;
 
 /// An action's custom check (`check = path`).
-pub type CheckPtr = for<'a> fn(&'a CheckContext<'a>) -> BoxFuture<'a, Result<(), CheckError>>;
+pub(crate) type CheckPtr = for<'a> fn(&'a CheckContext<'a>) -> BoxFuture<'a, Result<(), CheckError>>;
 
 /// What an action adds to its spec for [`run`]: the pieces that need its
 /// own types.
@@ -40,18 +40,18 @@ pub struct Plan<I> {
 /// Reads an action's input from the body (step 7): [`no_input`] or
 /// [`json_input`]. A function pointer rather than a trait bound on `run`,
 /// so an input type that is not a `JsonInput` is one error, on the type.
-pub type ReadFn<I> = for<'a> fn(&'a mut Gate, &'a Parts, Body) -> StoreFuture<'a, Result<I, Response>>;
+pub(crate) type ReadFn<I> = for<'a> fn(&'a mut Gate, &'a Parts, Body) -> StoreFuture<'a, Result<I, Response>>;
 
 /// The input of an action that takes none: the body is not read.
 #[derive(Debug)]
 pub struct NoInput;
 
-/// [`ReadFn`] of an action without input.
+/// The input reader of an action without input.
 pub fn no_input<'a>(_: &'a mut Gate, _: &'a Parts, _: Body) -> StoreFuture<'a, Result<NoInput, Response>> {
     StoreFuture::ready(Ok(NoInput))
 }
 
-/// [`ReadFn`] of an action with a `Json<T>` input: strict decoding.
+/// The input reader of an action with a `Json<T>` input: strict decoding.
 pub fn json_input<'a, T: JsonInput>(
     gate: &'a mut Gate,
     parts: &'a Parts,

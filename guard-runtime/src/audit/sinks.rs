@@ -12,9 +12,13 @@ pub struct TracingSink;
 
 impl AuditSink for TracingSink {
     fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> StoreFuture<'a, Result<(), StoreError>> {
+        // The same line the file sink writes, through one reused buffer.
+        let mut line = Vec::with_capacity(320);
         for record in batch {
-            let line = serde_json::to_string(record).unwrap_or_default();
-            tracing::info!(target: "guard::audit", decision = ?record.decision, code = record.code, record = %line);
+            line.clear();
+            super::line::write_line(record, &mut line);
+            let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line));
+            tracing::info!(target: "guard::audit", decision = ?record.decision, code = record.code, record = %text);
         }
         StoreFuture::ready(Ok(()))
     }
