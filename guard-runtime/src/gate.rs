@@ -19,7 +19,9 @@ use crate::authn::{Authenticated, Authentication, SessionId, Via};
 use crate::request_id::REQUEST_ID;
 use crate::runtime::Mounted;
 use crate::spec::{Fresh, KeySource, PolicyKind};
-use crate::{ActionError, Authorized, BoxFuture, CheckContext, CheckError, Code, ObjectMeta, Principal, Reach};
+use crate::{
+    ActionError, Authorized, BoxFuture, CheckContext, CheckError, Code, ObjectMeta, Principal, Reach, StoreFuture,
+};
 
 const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
@@ -50,8 +52,14 @@ type Step<T = ()> = Result<T, Response>;
 
 impl Gate {
     /// A gate for one request to `action`: nothing is checked yet.
-    pub fn new(action: Arc<Mounted>, parts: &Parts) -> Gate {
-        Gate {
+    ///
+    /// Boxed: the gate lives across every await of the action's future,
+    /// and inline it would push that future past the allocator's small-size
+    /// cache (about 1 KiB in glibc), where every request's allocation took
+    /// the slow path and consolidated the heap. Two small allocations cost
+    /// less than one large one.
+    pub fn new(action: Arc<Mounted>, parts: &Parts) -> Box<Gate> {
+        Box::new(Gate {
             request_id: action.rt.request_ids.of(parts),
             method: parts.method.clone(),
             uri: parts.uri.clone(),
@@ -64,7 +72,7 @@ impl Gate {
             object: None,
             started: Instant::now(),
             action,
-        }
+        })
     }
 
     /// Steps 1 to 6: authentication, probing limit, caller kind, freshness,
@@ -301,28 +309,33 @@ impl Gate {
     /// After the body: an action's own refusal (a login form's wrong
     /// password: 401, a wrong current password: 403) is a decision too. It
     /// is audited as a deny after the allow, and counts toward probing.
-    pub async fn finish(&mut self, response: Response) -> Response {
+    ///
+    /// Ready at once unless the body refused: only that path awaits (the
+    /// record and the denial count), boxed, so its state stays out of every
+    /// request's future.
+    pub fn finish(&mut self, response: Response) -> StoreFuture<'_, Response> {
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            self.body_refused(Code::from_status(status)).await;
+            let code = Code::from_status(status);
+            return StoreFuture::new(async move {
+                self.body_refused(code).await;
+                self.tag(response)
+            });
         }
-        self.tag(response)
+        StoreFuture::ready(self.tag(response))
     }
 
-    /// Boxed: the rare path keeps its state out of every request's future.
-    fn body_refused(&mut self, code: Code) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            let record = self.record(Decision::Deny, code.as_str());
-            // The body already ran: a failure here can only be logged.
-            if let Err(err) = self.action.rt.auditor.send(record).await {
-                tracing::error!(target: "guard::gate", error = %err, "audit failed after the action ran");
+    async fn body_refused(&mut self, code: Code) {
+        let record = self.record(Decision::Deny, code.as_str());
+        // The body already ran: a failure here can only be logged.
+        if let Err(err) = self.action.rt.auditor.send(record).await {
+            tracing::error!(target: "guard::gate", error = %err, "audit failed after the action ran");
+        }
+        if self.action.rt.probe_threshold > 0 {
+            if let Err(err) = self.action.rt.denials.add(&self.probe_key, self.action.rt.probe_window).await {
+                tracing::error!(target: "guard::gate", error = %err, "denial store failed after the action ran");
             }
-            if self.action.rt.probe_threshold > 0 {
-                if let Err(err) = self.action.rt.denials.add(&self.probe_key, self.action.rt.probe_window).await {
-                    tracing::error!(target: "guard::gate", error = %err, "denial store failed after the action ran");
-                }
-            }
-        })
+        }
     }
 
     /// A 503 for an outcome that cannot happen when the macro's checks hold:

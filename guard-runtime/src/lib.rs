@@ -70,6 +70,7 @@ pub mod audit;
 pub mod authn;
 mod authorized;
 mod error;
+mod fast_map;
 mod gate;
 mod hex;
 mod input;

@@ -1,7 +1,6 @@
 //! Which permissions a principal holds, and over which objects.
 
-use std::collections::HashMap;
-
+use crate::fast_map::FastMap;
 use crate::permission::{covers, is_valid_pattern};
 use crate::principal::{CallerKind, Principal};
 
@@ -55,7 +54,7 @@ pub trait Policy: Send + Sync + 'static {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct RolePolicy {
-    roles: HashMap<String, Vec<(String, Reach)>>,
+    roles: FastMap<String, Vec<(String, Reach)>>,
 }
 
 impl RolePolicy {

@@ -1,6 +1,5 @@
 //! Server-side sessions behind an opaque cookie.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -9,6 +8,7 @@ use cookie::{Cookie, SameSite};
 
 use super::token::hash_secret_hex;
 use super::{hash_secret, random_secret, Authenticated, Authentication, Authenticator, SessionId, Via};
+use crate::fast_map::FastMap;
 use crate::store::Sweeper;
 use crate::{Principal, StoreError, StoreFuture};
 
@@ -85,7 +85,7 @@ pub trait SessionStore: Send + Sync + 'static {
 /// In-process [`SessionStore`]: zero setup, one instance only.
 #[derive(Clone, Debug, Default)]
 pub struct MemorySessionStore {
-    sessions: Arc<RwLock<(HashMap<String, Stored>, Sweeper)>>,
+    sessions: Arc<RwLock<(FastMap<String, Stored>, Sweeper)>>,
 }
 
 /// A session as the in-process store keeps it: the principal shared with

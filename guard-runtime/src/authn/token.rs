@@ -1,6 +1,5 @@
 //! `Authorization: Bearer` credentials: service-account API keys and agent tokens.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use axum::http::{header, request::Parts};
@@ -8,6 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{Authenticated, Authentication, Authenticator, Via};
+use crate::fast_map::FastMap;
 use crate::{Principal, StoreError, StoreFuture};
 
 /// The SHA-256 of a secret, hex-encoded: how keys and tokens are stored.
@@ -86,7 +86,7 @@ pub trait TokenStore: Send + Sync + 'static {
 #[derive(Clone, Debug, Default)]
 pub struct MemoryTokenStore {
     /// Principals by secret hash, shared with the requests they authenticate.
-    records: Arc<RwLock<HashMap<String, Arc<Principal>>>>,
+    records: Arc<RwLock<FastMap<String, Arc<Principal>>>>,
 }
 
 impl MemoryTokenStore {
