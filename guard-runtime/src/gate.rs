@@ -25,6 +25,7 @@ use crate::{
 
 const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+pub(crate) const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 /// Object keys longer than this cannot name anything: answered like a miss.
 const MAX_KEY_LEN: usize = 256;
 
@@ -430,10 +431,14 @@ impl Gate {
         }
     }
 
-    /// Every answer of an action names the id its audit records carry.
+    /// Every answer of an action names the id its audit records carry, and
+    /// is never cached (it was meant for one caller). Set here rather than
+    /// by a router layer, which would cost every request a boxed service.
     fn tag(&self, mut response: Response) -> Response {
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, NO_STORE);
         if let Ok(value) = HeaderValue::from_str(&self.request_id) {
-            response.headers_mut().insert(REQUEST_ID, value);
+            headers.insert(REQUEST_ID, value);
         }
         response
     }

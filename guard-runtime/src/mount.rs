@@ -6,11 +6,10 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::handler::Handler;
-use axum::http::{header, request::Parts, HeaderValue, Method};
+use axum::http::{header, request::Parts, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::audit::{Auditor, TracingSink};
 use crate::runtime::{Mounted, Runtime};
@@ -311,16 +310,16 @@ where
             let mounted = Arc::new(Mounted { rt: rt.clone(), spec, resolver, permission });
             router = router.route(&path, on(filter, ActionHandler { call, mounted }));
         }
-        router
-            .fallback(not_found)
-            .method_not_allowed_fallback(not_found)
-            .with_state(state)
-            .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        router.fallback(not_found).method_not_allowed_fallback(not_found).with_state(state)
     }
 }
 
+/// Unknown routes and methods. Actions' own answers get `no-store` from
+/// the gate; this is the only other answer the router gives.
 async fn not_found() -> Response {
-    ActionError::new(Code::NotFound).into_response()
+    let mut response = ActionError::new(Code::NotFound).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, crate::gate::NO_STORE);
+    response
 }
 
 fn method_filter(method: &str) -> Option<MethodFilter> {
