@@ -12,12 +12,22 @@ const DIGITS: &[u8; 16] = b"0123456789abcdef";
 /// If `out` is shorter than twice `bytes`: callers size it at compile time.
 pub(crate) fn write_hex<'a>(out: &'a mut [u8], bytes: &[u8]) -> &'a str {
     let out = &mut out[..bytes.len() * 2];
-    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+    encode(out, bytes);
+    // Only ASCII digits were written.
+    std::str::from_utf8(out).unwrap_or_default()
+}
+
+/// [`write_hex`] without the `str`: for a caller that checks its whole
+/// buffer as UTF-8 once, not once per hex field in it.
+///
+/// # Panics
+///
+/// If `out` is shorter than twice `bytes`.
+pub(crate) fn encode(out: &mut [u8], bytes: &[u8]) {
+    for (pair, &b) in out[..bytes.len() * 2].chunks_exact_mut(2).zip(bytes) {
         pair[0] = DIGITS[(b >> 4) as usize];
         pair[1] = DIGITS[(b & 15) as usize];
     }
-    // Only ASCII digits were written.
-    std::str::from_utf8(out).unwrap_or_default()
 }
 
 /// `bytes` as an owned lowercase hex string.

@@ -45,7 +45,7 @@ impl RequestIds {
         let mut buf = [0u8; 12 + 1 + 16];
         buf[..12].copy_from_slice(&self.prefix);
         buf[12] = b'-';
-        crate::hex::write_hex(&mut buf[13..], &n.to_be_bytes());
+        crate::hex::encode(&mut buf[13..], &n.to_be_bytes());
         Arc::from(std::str::from_utf8(&buf).unwrap_or("request"))
     }
 }
