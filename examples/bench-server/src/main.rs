@@ -7,9 +7,11 @@
 //! * `guarded-null`: the same, audit records discarded.
 //!
 //! Usage: `bench-server ADDR MODE [AUDIT_FILE]`, or `bench-server --oneshot N
-//! MODE` to push N requests through the router in-process, with no network:
-//! for instruction counts under `valgrind --tool=callgrind`, which are exact
-//! and immune to the noise of a shared machine.
+//! MODE [AUDIT_FILE]` to push N requests through the router in-process, with
+//! no network, then flush the audit: for instruction counts under
+//! `valgrind --tool=callgrind`, which are exact and immune to the noise of a
+//! shared machine. Its modes are `bare`, `guarded-null` and `guarded-file`
+//! (audit to `AUDIT_FILE`, by default a file in the temp directory).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -59,6 +61,10 @@ impl Resolver for Orders {
 }
 
 async fn guarded_router(sink: impl AuditSink) -> Result<Router, StoreError> {
+    Ok(guarded_actions(sink).await?.into_router(()))
+}
+
+async fn guarded_actions(sink: impl AuditSink) -> Result<Actions<()>, StoreError> {
     let tokens = Tokens::new(MemoryTokenStore::new());
     let delegation = Delegation { user: "alice".into(), roles: vec!["customer".into()] };
     tokens.issue(TOKEN, Principal::agent("assistant", "acme", ["orders:*"], delegation)).await?;
@@ -67,8 +73,20 @@ async fn guarded_router(sink: impl AuditSink) -> Result<Router, StoreError> {
     Ok(Actions::new(policy, tokens, Resolvers::new().with("orders", orders))
         .audit(sink, 8192)
         .probing(0, std::time::Duration::from_secs(60))
-        .mount_at(Method::GET, "/orders/{id}", guarded)
-        .into_router(()))
+        .mount_at(Method::GET, "/orders/{id}", guarded))
+}
+
+/// `--oneshot` through the guard, with the audit flushed at the end so
+/// that the sink's work is counted.
+async fn guarded_oneshot(sink: impl AuditSink, n: usize) -> ExitCode {
+    let Ok(actions) = guarded_actions(sink).await else { return ExitCode::FAILURE };
+    let audit = actions.audit_handle();
+    let code = oneshot_loop(actions.into_router(()), n, TOKEN).await;
+    if audit.flush().await.is_err() {
+        eprintln!("bench-server: the audit flush failed");
+        return ExitCode::FAILURE;
+    }
+    code
 }
 
 /// Sends `n` requests through `router` in-process.
@@ -98,12 +116,14 @@ async fn main() -> ExitCode {
             // The same request as the guarded run, token included: only the
             // guard's work differs.
             Some("bare") => oneshot_loop(Router::new().route("/orders/{id}", get(bare)), n, TOKEN).await,
-            Some("guarded-null") => match guarded_router(NullSink).await {
-                Ok(router) => oneshot_loop(router, n, TOKEN).await,
-                Err(_) => ExitCode::FAILURE,
-            },
+            Some("guarded-null") => guarded_oneshot(NullSink, n).await,
+            Some("guarded-file") => {
+                let file =
+                    args.get(3).map_or_else(|| std::env::temp_dir().join("bench-server-audit.jsonl"), Into::into);
+                guarded_oneshot(JsonLinesSink::new(file), n).await
+            }
             _ => {
-                eprintln!("usage: bench-server --oneshot N bare|guarded-null");
+                eprintln!("usage: bench-server --oneshot N bare|guarded-null|guarded-file [AUDIT_FILE]");
                 ExitCode::from(2)
             }
         };

@@ -6,42 +6,118 @@
 //! only if it holds a character that needs it (serde_json escapes every
 //! key and value byte by byte, which was half the line's cost).
 
-use super::{Decision, DecisionRecord};
-use crate::CallerKind;
+use std::sync::Arc;
 
-/// Appends `record` and a newline to `out`.
-pub(crate) fn write_line(record: &DecisionRecord, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"{\"ts\":\"");
-    out.extend_from_slice(super::timestamp::rfc3339_micros(record.ts, &mut [0; super::timestamp::LEN]).as_bytes());
-    out.extend_from_slice(b"\",\"request_id\":");
-    string_or_null(out, record.request_id.as_deref());
-    out.extend_from_slice(b",\"principal\":");
-    string_or_null(out, record.principal());
-    out.extend_from_slice(b",\"principal_kind\":");
-    string_or_null(out, record.principal_kind().map(CallerKind::as_str));
-    out.extend_from_slice(b",\"on_behalf_of\":");
-    string_or_null(out, record.on_behalf_of());
-    out.extend_from_slice(b",\"tenant\":");
-    string_or_null(out, record.tenant());
-    out.extend_from_slice(b",\"action\":");
-    string(out, record.action);
-    out.extend_from_slice(b",\"method\":");
-    string(out, record.method.as_str());
-    out.extend_from_slice(b",\"path\":");
-    string(out, record.path());
-    out.extend_from_slice(b",\"permission\":");
-    string_or_null(out, record.permission.as_deref());
-    out.extend_from_slice(b",\"resource\":");
-    string_or_null(out, record.resource.as_deref());
-    out.extend_from_slice(match record.decision {
-        Decision::Allow => b",\"decision\":\"allow\",\"code\":",
-        Decision::Deny => b",\"decision\":\"deny\",\"code\":",
-    });
-    string(out, record.code);
-    out.extend_from_slice(b",\"latency_us\":");
-    let mut digits = [0u8; 20];
-    out.extend_from_slice(decimal(record.latency_us, &mut digits));
-    out.extend_from_slice(b"}\n");
+use axum::http::Method;
+
+use super::timestamp::Stamps;
+use super::{Decision, DecisionRecord};
+use crate::Principal;
+
+/// The line's bytes besides its values (keys, quotes, punctuation,
+/// newline), with every optional value present: enough room, reserved
+/// once, for any line whose strings need no escaping.
+const FRAME: usize = 252;
+
+/// Writes records as lines, keeping what consecutive records share: the
+/// timestamp's date and time, and the JSON from the principal to the
+/// method (the same caller calling the same action, record after record).
+#[derive(Debug)]
+pub(crate) struct Lines {
+    stamps: Stamps,
+    /// The caller, action and method `who` was written for; `None` before
+    /// the first record. The caller is held, so an equal pointer is the
+    /// same principal.
+    key: Option<(Option<Arc<Principal>>, &'static str, Method)>,
+    /// `,"principal":…,"method":"…"` for `key`.
+    who: Vec<u8>,
+}
+
+impl Lines {
+    pub(crate) fn new() -> Self {
+        Lines { stamps: Stamps::new(), key: None, who: Vec::new() }
+    }
+
+    /// Appends `record` and a newline to `out`.
+    pub(crate) fn write(&mut self, record: &DecisionRecord, out: &mut Vec<u8>) {
+        let request_id = record.request_id.as_deref();
+        let path = record.path();
+        let permission = record.permission.as_deref();
+        let resource = record.resource.as_deref();
+        let len = |value: Option<&str>| value.map_or(0, str::len);
+        let who = self.who(record).len();
+        out.reserve(FRAME + who + len(request_id) + path.len() + len(permission) + len(resource) + record.code.len());
+        out.extend_from_slice(b"{\"ts\":\"");
+        out.extend_from_slice(self.stamps.format(record.ts));
+        out.extend_from_slice(b"\",\"request_id\":");
+        string_or_null(out, request_id);
+        out.extend_from_slice(&self.who);
+        out.extend_from_slice(b",\"path\":");
+        string(out, path);
+        out.extend_from_slice(b",\"permission\":");
+        string_or_null(out, permission);
+        out.extend_from_slice(b",\"resource\":");
+        string_or_null(out, resource);
+        out.extend_from_slice(match record.decision {
+            Decision::Allow => b",\"decision\":\"allow\",\"code\":",
+            Decision::Deny => b",\"decision\":\"deny\",\"code\":",
+        });
+        string(out, record.code);
+        out.extend_from_slice(b",\"latency_us\":");
+        let mut digits = [0u8; 20];
+        out.extend_from_slice(decimal(record.latency_us, &mut digits));
+        out.extend_from_slice(b"}\n");
+    }
+
+    /// `,"principal":…,"method":"…"` for `record`, rewritten only when its
+    /// caller, action or method differs from the last record's.
+    fn who(&mut self, record: &DecisionRecord) -> &[u8] {
+        let same = self.key.as_ref().is_some_and(|(caller, action, method)| {
+            same_caller(caller.as_deref(), record.caller.as_deref())
+                && *action == record.action
+                && *method == record.method
+        });
+        if !same {
+            self.key = Some((record.caller.clone(), record.action, record.method.clone()));
+            let out = &mut self.who;
+            out.clear();
+            out.extend_from_slice(b",\"principal\":");
+            string_or_null(out, record.principal());
+            out.extend_from_slice(b",\"principal_kind\":");
+            match record.principal_kind() {
+                // A kind's name needs no escaping.
+                Some(kind) => quoted(out, kind.as_str()),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"on_behalf_of\":");
+            string_or_null(out, record.on_behalf_of());
+            out.extend_from_slice(b",\"tenant\":");
+            string_or_null(out, record.tenant());
+            out.extend_from_slice(b",\"action\":");
+            string(out, record.action);
+            out.extend_from_slice(b",\"method\":");
+            // `http` admits only token characters in a method: nothing to escape.
+            quoted(out, record.method.as_str());
+        }
+        &self.who
+    }
+}
+
+/// Whether `a` and `b` write the same principal fields: the same `Arc`
+/// (from an in-process store) or equal ones (a store that builds a new
+/// principal for each request).
+fn same_caller(a: Option<&Principal>, b: Option<&Principal>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            std::ptr::eq(a, b)
+                || (a.id == b.id
+                    && a.kind == b.kind
+                    && a.tenant == b.tenant
+                    && a.on_behalf_of.as_ref().map(|d| &d.user) == b.on_behalf_of.as_ref().map(|d| &d.user))
+        }
+        _ => false,
+    }
 }
 
 fn string_or_null(out: &mut Vec<u8>, value: Option<&str>) {
@@ -58,33 +134,63 @@ fn string(out: &mut Vec<u8>, value: &str) {
         // Writing into a Vec cannot fail, nor can serializing a str.
         let _ = serde_json::to_writer(&mut *out, value);
     } else {
-        out.push(b'"');
-        out.extend_from_slice(value.as_bytes());
-        out.push(b'"');
+        quoted(out, value);
     }
 }
 
-/// Whether `bytes` holds a control character, `"` or `\`: eight bytes at a
-/// time (the classic "has a zero byte" bit tricks), since a byte-wise scan
-/// was a third of the line's cost.
+/// `value` between quotes, as it is.
+fn quoted(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'"');
+}
+
+/// Whether `bytes` holds a control character, `"` or `\\`: eight bytes at a
+/// time (the classic "has a zero byte" bit tricks), the tail as one last
+/// word overlapping the one before, and a short string as two overlapping
+/// halves, since a byte-wise scan was a third of the line's cost.
 fn needs_escape(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    match bytes {
+        [] => false,
+        [a, rest @ ..] if n < 4 => {
+            // One to three bytes, the first repeated to fill a word.
+            let (b, c) = (rest.first().unwrap_or(a), rest.last().unwrap_or(a));
+            word_needs_escape(u64::from_ne_bytes([*a, *b, *c, *a, *a, *a, *a, *a]))
+        }
+        [a, b, c, d, ..] if n < 8 => {
+            let [e, f, g, h] = [bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]];
+            word_needs_escape(u64::from_ne_bytes([*a, *b, *c, *d, e, f, g, h]))
+        }
+        _ => {
+            let word = |at: usize| {
+                let b = &bytes[at..at + 8];
+                u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+            };
+            let mut at = 0;
+            while at + 8 < n {
+                if word_needs_escape(word(at)) {
+                    return true;
+                }
+                at += 8;
+            }
+            word_needs_escape(word(n - 8))
+        }
+    }
+}
+
+/// Whether any byte of `word` is a control character, `"` or `\\`.
+fn word_needs_escape(word: u64) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     const SPACES: u64 = u64::from_ne_bytes([0x20; 8]);
     const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
     const BACKSLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let word = u64::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
-        // A byte below 0x20: `byte - 0x20` borrows into its high bit while
-        // the byte's own high bit is clear.
-        let control = word.wrapping_sub(SPACES) & !word & HIGHS != 0;
-        if control || has_zero(word ^ QUOTES) || has_zero(word ^ BACKSLASHES) {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    // A byte below 0x20: `byte - 0x20` borrows into its high bit while the
+    // byte's own high bit is clear.
+    let control = word.wrapping_sub(SPACES) & !word & HIGHS != 0;
+    control || has_zero(word ^ QUOTES) || has_zero(word ^ BACKSLASHES)
 }
 
 fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
@@ -106,9 +212,9 @@ mod tests {
 
     use axum::http::{Method, Uri};
 
-    use super::write_line;
+    use super::Lines;
     use crate::audit::{Decision, DecisionRecord};
-    use crate::{Delegation, Principal};
+    use crate::{CallerKind, Delegation, Principal};
 
     fn agent() -> Principal {
         let delegation = Delegation { user: "alice".into(), roles: vec!["customer".into()] };
@@ -117,7 +223,7 @@ mod tests {
 
     fn same_as_serde(record: &DecisionRecord) {
         let mut line = Vec::new();
-        write_line(record, &mut line);
+        Lines::new().write(record, &mut line);
         let mut expected = serde_json::to_vec(record).expect("serializes");
         expected.push(b'\n');
         assert_eq!(String::from_utf8_lossy(&line), String::from_utf8_lossy(&expected));
@@ -159,16 +265,83 @@ mod tests {
 
     #[test]
     fn the_word_scan_agrees_with_a_byte_scan() {
-        // Every byte value at every position of a 17-byte string (two
-        // words and a remainder), among bytes that need no escaping.
-        for at in 0..17 {
-            for byte in 0..=255u8 {
-                let mut text = *b"abcdefghijklmnopq";
-                text[at] = byte;
-                let expected = text.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
-                assert_eq!(super::needs_escape(&text), expected, "byte {byte:#04x} at {at}");
+        // Every byte value at every position of every length up to 17
+        // (short halves, two words and a tail), among bytes that need no
+        // escaping.
+        for len in 0..=17 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut text = b"abcdefghijklmnopq"[..len].to_vec();
+                    text[at] = byte;
+                    let expected = text.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+                    assert_eq!(super::needs_escape(&text), expected, "byte {byte:#04x} at {at} of {len}");
+                }
+            }
+            assert!(!super::needs_escape(&b"abcdefghijklmnopq"[..len]));
+        }
+    }
+
+    #[test]
+    fn no_method_needs_escaping() {
+        // `Lines` copies the method without a scan.
+        for byte in 0..=255u8 {
+            for bytes in [vec![byte], vec![b'G', byte, b'T'], vec![b'P', b'U', b'R', b'G', b'E', byte]] {
+                if let Ok(method) = Method::from_bytes(&bytes) {
+                    assert!(!super::needs_escape(method.as_str().as_bytes()), "{method}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn lines_in_a_row_are_each_their_own_serde_line() {
+        // One `Lines` for a run of records, as the sinks write a batch:
+        // whatever it keeps from the last record must not leak into the
+        // next when a field it keeps differs.
+        let first = DecisionRecord {
+            ts: UNIX_EPOCH + Duration::new(1_798_761_599, 999_999_000), // 2026-12-31T23:59:59
+            request_id: Some(Arc::from("req-1")),
+            caller: Some(Arc::new(agent())),
+            action: "read_order",
+            method: Method::GET,
+            uri: Uri::from_static("/orders/42"),
+            permission: Some(Arc::from("orders:read")),
+            resource: Some(Arc::from("orders/42")),
+            decision: Decision::Allow,
+            code: "ok",
+            latency_us: 12,
+        };
+        let with = |change: fn(&mut Principal)| {
+            let mut principal = agent();
+            change(&mut principal);
+            DecisionRecord { caller: Some(Arc::new(principal)), ..first.clone() }
+        };
+        let records = [
+            DecisionRecord { ts: first.ts + Duration::from_micros(1), ..first.clone() }, // the next year
+            DecisionRecord { ts: first.ts - Duration::from_micros(999_999), ..first.clone() }, // the same second
+            with(|_| {}), // an equal principal in another `Arc`
+            with(|p| p.id = "other".into()),
+            with(|p| p.tenant = "other".into()),
+            with(|p| p.kind = CallerKind::Service),
+            with(|p| p.on_behalf_of = None),
+            with(|p| p.on_behalf_of = Some(Delegation { user: "bob".into(), roles: Vec::new() })),
+            with(|p| p.id = "needs \"escaping\"".into()),
+            DecisionRecord { caller: None, ..first.clone() },
+            DecisionRecord { caller: None, action: "other_action", ..first.clone() },
+            DecisionRecord { caller: None, method: Method::POST, ..first.clone() },
+            DecisionRecord { request_id: None, permission: None, resource: None, ..first.clone() },
+            DecisionRecord { action: "other_action", ..first.clone() },
+            DecisionRecord { method: Method::DELETE, ..first.clone() },
+            DecisionRecord { decision: Decision::Deny, code: "forbidden", ..first.clone() },
+        ];
+        let (mut writer, mut lines, mut expected) = (Lines::new(), Vec::new(), Vec::new());
+        // Each after the first record, then the first again after it.
+        for record in records.iter().flat_map(|record| [&first, record]).chain([&first]) {
+            writer.write(record, &mut lines);
+            serde_json::to_writer(&mut expected, record).expect("serializes");
+            expected.push(b'\n');
+        }
+        assert_eq!(String::from_utf8_lossy(&lines), String::from_utf8_lossy(&expected));
     }
 
     #[test]

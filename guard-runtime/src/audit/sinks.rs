@@ -1,8 +1,9 @@
 //! The sinks guard ships: `tracing` events, a JSON-lines file, memory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use super::line::Lines;
 use super::{AuditSink, DecisionRecord};
 use crate::{StoreError, StoreFuture};
 
@@ -13,10 +14,10 @@ pub struct TracingSink;
 impl AuditSink for TracingSink {
     fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> StoreFuture<'a, Result<(), StoreError>> {
         // The same line the file sink writes, through one reused buffer.
-        let mut line = Vec::with_capacity(320);
+        let (mut line, mut lines) = (Vec::with_capacity(320), Lines::new());
         for record in batch {
             line.clear();
-            super::line::write_line(record, &mut line);
+            lines.write(record, &mut line);
             let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line));
             tracing::info!(target: "guard::audit", decision = ?record.decision, code = record.code, record = %text);
         }
@@ -32,21 +33,28 @@ impl AuditSink for TracingSink {
 /// record.
 #[derive(Debug)]
 pub struct JsonLinesSink {
-    path: PathBuf,
+    /// Shared with each batch's blocking write without a copy.
+    path: Arc<Path>,
     writer: tokio::sync::Mutex<Writer>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Writer {
     /// Opened on the first write, and again after a failed one.
     file: Option<std::fs::File>,
     buf: Vec<u8>,
+    /// Kept from batch to batch, with what the last record shares with
+    /// the next.
+    lines: Lines,
 }
 
 impl JsonLinesSink {
     /// A sink appending to `path` (created if missing, opened on first write).
     pub fn new(path: impl AsRef<Path>) -> Self {
-        JsonLinesSink { path: path.as_ref().to_owned(), writer: tokio::sync::Mutex::new(Writer::default()) }
+        JsonLinesSink {
+            path: Arc::from(path.as_ref()),
+            writer: tokio::sync::Mutex::new(Writer { file: None, buf: Vec::new(), lines: Lines::new() }),
+        }
     }
 }
 
@@ -57,7 +65,7 @@ impl AuditSink for JsonLinesSink {
             let mut buf = std::mem::take(&mut writer.buf);
             buf.clear();
             for record in batch {
-                super::line::write_line(record, &mut buf);
+                writer.lines.write(record, &mut buf);
             }
             let (file, path) = (writer.file.take(), self.path.clone());
             let written = tokio::task::spawn_blocking(move || {
