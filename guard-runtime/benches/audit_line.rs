@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::http::{Method, Uri};
+use axum::http::Method;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use guard_runtime::audit::{Decision, DecisionRecord, JsonLinesSink};
 use guard_runtime::AuditSink;
@@ -24,7 +24,7 @@ fn record() -> DecisionRecord {
         caller: Some(Arc::new(agent)),
         action: "read_order",
         method: Method::GET,
-        uri: Uri::from_static("/orders/42"),
+        path: Arc::from("/orders/42"),
         permission: Some(Arc::from("orders:read")),
         resource: Some(Arc::from("orders/42")),
         decision: Decision::Allow,

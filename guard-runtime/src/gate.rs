@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
-use axum::http::{header, request::Parts, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, request::Parts, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use subtle::ConstantTimeEq;
@@ -38,8 +38,11 @@ pub struct Gate {
     started: Instant,
     request_id: Arc<str>,
     method: Method,
-    /// For the audit record's path: a reference count, not a copy.
-    uri: Uri,
+    /// The audit records' path: copied, not the request's `Uri`, whose
+    /// bytes share the server's read buffer (a record in the audit queue
+    /// would keep that buffer alive, and its last drop freed it, a large
+    /// free that consolidated the heap).
+    path: Arc<str>,
     probe_key: String,
     principal: Option<Arc<Principal>>,
     session: Option<(SessionId, String)>,
@@ -63,7 +66,7 @@ impl Gate {
         Box::new(Gate {
             request_id: action.rt.request_ids.of(parts),
             method: parts.method.clone(),
-            uri: parts.uri.clone(),
+            path: Arc::from(parts.uri.path()),
             probe_key: String::new(),
             principal: None,
             session: None,
@@ -422,7 +425,7 @@ impl Gate {
             caller: self.principal.clone(),
             action: self.action.spec.name,
             method: self.method.clone(),
-            uri: self.uri.clone(),
+            path: self.path.clone(),
             permission: self.action.permission.clone(),
             resource: self.resource.clone(),
             decision,

@@ -11,7 +11,10 @@ async fn one_record_per_decision_with_every_field() {
     let app = app().await;
     let allowed = app
         .send(
-            bearer("GET", "/docs/1", AGENT_ALICE).header("x-request-id", "req-1").body(Body::empty()).expect("request"),
+            bearer("GET", "/docs/1?secret=never-logged", AGENT_ALICE)
+                .header("x-request-id", "req-1")
+                .body(Body::empty())
+                .expect("request"),
         )
         .await;
     assert_eq!(allowed.status, 200);
@@ -33,7 +36,7 @@ async fn one_record_per_decision_with_every_field() {
     assert_eq!(allow.tenant(), Some("acme"));
     assert_eq!(allow.action, "read_doc");
     assert_eq!(allow.method, "GET");
-    assert_eq!(allow.path(), "/docs/1");
+    assert_eq!(allow.path(), "/docs/1", "the path, without the query");
     assert_eq!(allow.permission.as_deref(), Some("docs:read"));
     assert_eq!(allow.resource.as_deref(), Some("docs/1"));
 
@@ -72,6 +75,8 @@ async fn one_record_per_decision_with_every_field() {
     let ts = line["ts"].as_str().expect("ts is a string");
     assert!(ts.len() == 27 && ts.ends_with('Z') && ts.as_bytes()[10] == b'T', "ts {ts}");
     assert_eq!(line["principal_kind"], "agent");
+    assert_eq!(line["path"], "/docs/1");
+    assert!(!line.to_string().contains("never-logged"), "the query reached the log: {line}");
 }
 
 #[tokio::test]

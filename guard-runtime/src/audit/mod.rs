@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::http::{Method, Uri};
+use axum::http::Method;
 use serde::Serialize;
 
 use crate::{CallerKind, Principal, StoreError, StoreFuture};
@@ -53,9 +53,11 @@ pub struct DecisionRecord {
     pub action: &'static str,
     /// HTTP method.
     pub method: Method,
-    /// The request's URI, shared with the request: written as `path`,
-    /// without the query (which may carry what does not belong in a log).
-    pub uri: Uri,
+    /// The request's path, without the query (which may carry what does
+    /// not belong in a log). Copied once per request and shared by its
+    /// records: the request's own URI points into the server's read
+    /// buffer, which a queued record must not keep alive.
+    pub path: Arc<str>,
     /// The permissions required, comma-separated; `None` for public and
     /// authenticated-only actions.
     pub permission: Option<Arc<str>>,
@@ -72,7 +74,7 @@ pub struct DecisionRecord {
 impl DecisionRecord {
     /// The request path, without the query (`path` in the log).
     pub fn path(&self) -> &str {
-        self.uri.path()
+        &self.path
     }
 
     /// The caller's id (`principal` in the log).

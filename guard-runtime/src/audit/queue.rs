@@ -231,7 +231,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, SystemTime};
 
-    use axum::http::{Method, Uri};
+    use axum::http::Method;
 
     use super::Auditor;
     use crate::audit::{AuditSink, Decision, DecisionRecord, MemorySink};
@@ -244,7 +244,7 @@ mod tests {
             caller: None,
             action: "test",
             method: Method::GET,
-            uri: Uri::from_static("/"),
+            path: Arc::from("/"),
             permission: None,
             resource: None,
             decision: Decision::Deny,
