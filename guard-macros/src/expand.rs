@@ -151,8 +151,9 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                     __guard_state: __S,
                 ) -> #private::BoxFuture<'static, #private::Response> {
                     #inner
-                    // The request's one allocation of the guard's own: every
-                    // step runs inside `run`, inline in this future.
+                    // Every step runs inside `run`, inline in this future:
+                    // the guard adds the boxed gate and the path's copy to
+                    // the allocations of a plain handler.
                     #private::Box::pin(async move {
                         let mut __guard_gate = #private::Gate::new(__guard_action, &__guard_parts);
                         let __guard_plan = #private::Plan { read: #read, key: #key, check: #check, required: #required };

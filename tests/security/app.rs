@@ -369,10 +369,12 @@ impl Answer {
         serde_json::from_str(&self.text).unwrap_or(serde_json::Value::Null)
     }
 
-    /// Asserts a refusal: status, problem+json, `code`, `status` member.
+    /// Asserts a refusal: status, problem+json, `code`, `status` member,
+    /// and that it is never cached.
     pub fn assert_problem(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
         assert_eq!(self.headers["content-type"], "application/problem+json", "content type");
+        assert_eq!(self.headers.get("cache-control").map(|v| v.as_bytes()), Some(&b"no-store"[..]), "cache-control");
         let json = self.json();
         assert_eq!(json["code"], code, "code; body: {}", self.text);
         assert_eq!(json["status"], status, "status member");

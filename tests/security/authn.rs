@@ -119,3 +119,16 @@ async fn valid_bearer_runs_the_body_once() {
     assert_eq!(answer.headers["cache-control"], "no-store");
     assert_eq!(app.ran.count(), 1);
 }
+
+#[tokio::test]
+async fn the_routers_own_answers_are_404_and_never_cached() {
+    // No action is reached: an unknown path, and a mounted path with a
+    // method nobody mounted there. The router answers, not the gate.
+    let app = app().await;
+    for (method, uri) in [("GET", "/nope"), ("PUT", "/docs/1"), ("POST", "/docs")] {
+        let answer = app.send(bearer(method, uri, ALICE).body(Body::empty()).expect("request")).await;
+        answer.assert_problem(404, "not_found");
+    }
+    assert_eq!(app.ran.count(), 0);
+    assert!(app.audit_records().await.is_empty(), "no action was reached, so nothing is audited");
+}

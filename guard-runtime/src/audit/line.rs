@@ -14,10 +14,12 @@ use super::timestamp::Stamps;
 use super::{Decision, DecisionRecord};
 use crate::Principal;
 
-/// The line's bytes besides its values (keys, quotes, punctuation,
-/// newline), with every optional value present: enough room, reserved
-/// once, for any line whose strings need no escaping.
-const FRAME: usize = 252;
+/// The line's bytes besides its values and the caller block (which is
+/// counted by its own length): keys, quotes, punctuation, the timestamp,
+/// the longest latency and decision, the newline (156 bytes), plus two for
+/// each optional value written as `null` rather than quoted. With it, one
+/// `reserve` makes room for any line whose strings need no escaping.
+const FRAME: usize = 156 + 3 * 2;
 
 /// Writes records as lines, keeping what consecutive records share: the
 /// timestamp's date and time, and the JSON from the principal to the

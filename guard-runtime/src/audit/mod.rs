@@ -36,8 +36,9 @@ pub enum Decision {
 
 /// One authorization decision, as written to the audit log.
 ///
-/// Built on the request path without copying: the principal, the request
-/// id and the permission are shared, and the writer flattens them into the
+/// Built on the request path with one copy (the path's, made once per
+/// request): the principal, the request id, the path and the permission
+/// are shared by the request's records, and the writer flattens them into the
 /// contract's JSON fields (`ts, request_id, principal, principal_kind,
 /// on_behalf_of, tenant, action, method, path, permission, resource,
 /// decision, code, latency_us`).
