@@ -25,6 +25,8 @@ use crate::{
 
 const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+/// `Cache-Control` of every answer the guard's router gives: each was
+/// meant for one caller.
 pub(crate) const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 /// Object keys longer than this cannot name anything: answered like a miss.
 const MAX_KEY_LEN: usize = 256;
