@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load benchmark: the same handler body served (a) bare, (b) guarded with
 # audit to a JSON-lines file, (b') guarded with audit to a null sink, and
-# (c) the reference app's GET /orders/{id} as alice's agent. Server and
+# (c) the reference app's GET /orders/{id} as alice's agent; and (d), (d')
+# the floor: the same body behind only the work the contract requires,
+# written by hand (examples/bench-server/src/floor.rs). Server and
 # load generator are pinned to different cores; rounds alternate so that
 # machine noise hits every variant alike; only ratios within this run count.
 #
@@ -47,10 +49,16 @@ start() { # name port command...
 
 stop() { kill "$(cat "$work/$1.pid")" 2>/dev/null || true; wait "$(cat "$work/$1.pid")" 2>/dev/null || true; }
 
-# run NAME URL [HEADER] -> appends "rps p50_us p99_us requests" to $work/NAME.txt
+# CPU time the server NAME has used so far (all its threads), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$work/$1.pid")/stat"; }
+
+# run NAME URL [HEADER] -> appends "rps p50_us p99_us requests cpu_us_per_request"
+# to $work/NAME.txt. The server's CPU time per request does not count time
+# the machine's other tenants took from its core, which req/s does.
 run() {
   local name=$1 url=$2 header=${3:-}
-  local out
+  local out ticks_before
+  ticks_before=$(cpu_ticks "$name")
   if [ -n "$header" ]; then
     out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "$header" "$url")
   else
@@ -64,7 +72,10 @@ run() {
   p50=$(echo "$out" | awk '$1=="50%" {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
-  echo "$rps $(to_us "$p50") $(to_us "$p99") $reqs" >>"$work/$name.txt"
+  local cpu_us
+  cpu_us=$(awk -v t="$(($(cpu_ticks "$name") - ticks_before))" -v hz="$(getconf CLK_TCK)" -v n="$reqs" \
+    'BEGIN { printf "%.3f", t / hz * 1e6 / n }')
+  echo "$rps $(to_us "$p50") $(to_us "$p99") $reqs $cpu_us" >>"$work/$name.txt"
 }
 
 to_us() { # wrk prints 1.23ms / 456.00us / 1.2s
@@ -74,6 +85,8 @@ to_us() { # wrk prints 1.23ms / 456.00us / 1.2s
 start bare $((PORT_BASE)) target/release/bench-server 127.0.0.1:$((PORT_BASE)) bare
 start guarded $((PORT_BASE+1)) target/release/bench-server 127.0.0.1:$((PORT_BASE+1)) guarded "$audit_dir/audit.jsonl"
 start null $((PORT_BASE+2)) target/release/bench-server 127.0.0.1:$((PORT_BASE+2)) guarded-null
+start floor $((PORT_BASE+4)) target/release/bench-server 127.0.0.1:$((PORT_BASE+4)) floor "$audit_dir/floor.jsonl"
+start floornull $((PORT_BASE+5)) target/release/bench-server 127.0.0.1:$((PORT_BASE+5)) floor-null
 start orders $((PORT_BASE+3)) target/release/orders-example --addr 127.0.0.1:$((PORT_BASE+3)) --db "$work/orders.db" --audit-log "$work/orders-audit.jsonl" --probe-threshold 0
 
 # An order of alice's for the agent to read.
@@ -86,6 +99,8 @@ for round in $(seq "$ROUNDS"); do
   run bare "http://127.0.0.1:$((PORT_BASE))/orders/1" "Authorization: Bearer $TOKEN"
   run guarded "http://127.0.0.1:$((PORT_BASE+1))/orders/1" "Authorization: Bearer $TOKEN"
   run null "http://127.0.0.1:$((PORT_BASE+2))/orders/1" "Authorization: Bearer $TOKEN"
+  run floor "http://127.0.0.1:$((PORT_BASE+4))/orders/1" "Authorization: Bearer $TOKEN"
+  run floornull "http://127.0.0.1:$((PORT_BASE+5))/orders/1" "Authorization: Bearer $TOKEN"
   run orders "http://127.0.0.1:$((PORT_BASE+3))/orders/$order" "Authorization: Bearer assistant-demo-token"
 done
 
@@ -98,17 +113,21 @@ lines=$(wc -l <"$audit_dir/audit.jsonl")
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 col() { awk -v c="$2" '{print $c}' "$work/$1.txt" | median; }
 
-printf '\n%-34s %12s %10s %10s %14s\n' "variant (median of $ROUNDS rounds)" "req/s" "p50 us" "p99 us" "req/s vs bare"
-bare_rps=$(col bare 1); bare_p99=$(col bare 3)
-for v in bare guarded null orders; do
+printf '\n%-34s %12s %10s %10s %14s %12s %14s\n' "variant (median of $ROUNDS rounds)" "req/s" "p50 us" "p99 us" \
+  "req/s vs bare" "CPU us/req" "bare CPU/CPU"
+bare_rps=$(col bare 1); bare_p99=$(col bare 3); bare_cpu=$(col bare 5)
+for v in bare guarded null floor floornull orders; do
   case $v in
     bare) label="(a) bare axum";;
     guarded) label="(b) guarded, audit to file";;
     null) label="(b') guarded, audit to null sink";;
+    floor) label="(d) floor, audit to file";;
+    floornull) label="(d') floor, audit to null sink";;
     orders) label="(c) orders app, agent GET";;
   esac
-  rps=$(col $v 1); p50=$(col $v 2); p99=$(col $v 3)
-  printf '%-34s %12.0f %10.0f %10.0f %14.3f\n' "$label" "$rps" "$p50" "$p99" "$(awk -v a="$rps" -v b="$bare_rps" 'BEGIN{print a/b}')"
+  rps=$(col $v 1); p50=$(col $v 2); p99=$(col $v 3); cpu=$(col $v 5)
+  printf '%-34s %12.0f %10.0f %10.0f %14.3f %12.2f %14.3f\n' "$label" "$rps" "$p50" "$p99" \
+    "$(awk -v a="$rps" -v b="$bare_rps" 'BEGIN{print a/b}')" "$cpu" "$(awk -v a="$bare_cpu" -v b="$cpu" 'BEGIN{print a/b}')"
 done
 printf '\np99 guarded/bare: %.3f   p99 null/bare: %.3f   (ratio of the medians)\n' \
   "$(awk -v a="$(col guarded 3)" -v b="$bare_p99" 'BEGIN{print a/b}')" \
@@ -117,11 +136,18 @@ printf '\np99 guarded/bare: %.3f   p99 null/bare: %.3f   (ratio of the medians)\
 # Paired ratios: each round's variant against the bare run of the same
 # round (seconds apart), then the median and range over rounds. Noise
 # that lasts longer than a round cancels out of these.
-paired() { # variant column -> "median (min-max)"
-  paste "$work/$1.txt" "$work/bare.txt" | awk -v c="$2" -v n=4 '{print $c / $(c + n)}' | sort -n |
+paired() { # variant column [inverse] -> "median (min-max)"
+  paste "$work/$1.txt" "$work/bare.txt" | awk -v c="$2" -v n=5 -v inv="${3:-}" '{print inv ? $(c + n) / $c : $c / $(c + n)}' | sort -n |
     awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'
 }
-printf '\npaired per round, median (range):   req/s vs bare     p99 vs bare\n'
-printf '  (b) guarded, audit to file        %s   %s\n' "$(paired guarded 1)" "$(paired guarded 3)"
-printf "  (b') guarded, null sink           %s   %s\n" "$(paired null 1)" "$(paired null 3)"
+printf '\npaired per round, median (range):   req/s vs bare         p99 vs bare           bare CPU/CPU\n'
+for v in guarded null floor floornull; do
+  case $v in
+    guarded) label="(b) guarded, audit to file";;
+    null) label="(b') guarded, null sink";;
+    floor) label="(d) floor, audit to file";;
+    floornull) label="(d') floor, null sink";;
+  esac
+  printf '  %-33s %s   %s   %s\n' "$label" "$(paired $v 1)" "$(paired $v 3)" "$(paired $v 5 inverse)"
+done
 printf 'audit lines written by (b): %s, requests served by (b): %s\n' "$lines" "$served"

@@ -4,14 +4,19 @@
 //! * `guarded FILE`: the same body as a guarded action (bearer auth, agent
 //!   permission intersection with a wildcard scope, owner resolver) with
 //!   audit records appended to `FILE` as JSON lines;
-//! * `guarded-null`: the same, audit records discarded.
+//! * `guarded-null`: the same, audit records discarded;
+//! * `floor FILE` and `floor-null`: the same body behind the least work the
+//!   contract asks for, written by hand (see `floor.rs`).
 //!
 //! Usage: `bench-server ADDR MODE [AUDIT_FILE]`, or `bench-server --oneshot N
 //! MODE [AUDIT_FILE]` to push N requests through the router in-process, with
 //! no network, then flush the audit: for instruction counts under
 //! `valgrind --tool=callgrind`, which are exact and immune to the noise of a
-//! shared machine. Its modes are `bare`, `guarded-null` and `guarded-file`
-//! (audit to `AUDIT_FILE`, by default a file in the temp directory).
+//! shared machine. Its modes are `bare`, `guarded-null`, `guarded-file`
+//! (audit to `AUDIT_FILE`, by default a file in the temp directory),
+//! `floor-null` and `floor-file`.
+
+mod floor;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -31,7 +36,7 @@ use guard_runtime::{
 /// The token `bench/load.sh` sends.
 const TOKEN: &str = "bench-agent-token";
 
-fn body(id: &str) -> String {
+pub(crate) fn body(id: &str) -> String {
     format!("{{\"id\":\"{id}\",\"item\":\"book\",\"quantity\":1}}")
 }
 
@@ -52,7 +57,9 @@ impl AuditSink for NullSink {
     }
 }
 
-struct Orders(HashMap<String, ObjectMeta>);
+/// The orders, in the same kind of map as the floor's (foldhash): both
+/// sides of the comparison pay for the same lookup.
+struct Orders(HashMap<String, ObjectMeta, foldhash::fast::RandomState>);
 
 impl Resolver for Orders {
     fn resolve<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Result<Option<ObjectMeta>, StoreError>> {
@@ -89,10 +96,24 @@ async fn guarded_oneshot(sink: impl AuditSink, n: usize) -> ExitCode {
     code
 }
 
+/// `--oneshot` through the floor, its audit flushed at the end.
+async fn floor_oneshot(sink: impl AuditSink, n: usize) -> ExitCode {
+    let (router, audit) = floor::router(sink, TOKEN);
+    let code = oneshot_loop(router, n, TOKEN).await;
+    audit.flush().await;
+    code
+}
+
 /// Sends `n` requests through `router` in-process.
 async fn oneshot_loop(router: Router, n: usize, token: &str) -> ExitCode {
     use tower::ServiceExt;
     for i in 0..n {
+        // A server yields between reads; so does this loop, every 32
+        // requests (the load runs' connections), so the audit writer runs
+        // and takes batches of the size it takes under load.
+        if i % 32 == 31 {
+            tokio::task::yield_now().await;
+        }
         let request = axum::http::Request::get(format!("/orders/{}", i % 100 + 1))
             .header("authorization", format!("Bearer {token}"));
         let Ok(request) = request.body(axum::body::Body::empty()) else { return ExitCode::FAILURE };
@@ -122,14 +143,22 @@ async fn main() -> ExitCode {
                     args.get(3).map_or_else(|| std::env::temp_dir().join("bench-server-audit.jsonl"), Into::into);
                 guarded_oneshot(JsonLinesSink::new(file), n).await
             }
+            Some("floor-null") => floor_oneshot(NullSink, n).await,
+            Some("floor-file") => {
+                let file =
+                    args.get(3).map_or_else(|| std::env::temp_dir().join("bench-server-audit.jsonl"), Into::into);
+                floor_oneshot(JsonLinesSink::new(file), n).await
+            }
             _ => {
-                eprintln!("usage: bench-server --oneshot N bare|guarded-null|guarded-file [AUDIT_FILE]");
+                eprintln!(
+                    "usage: bench-server --oneshot N bare|guarded-null|guarded-file|floor-null|floor-file [AUDIT_FILE]"
+                );
                 ExitCode::from(2)
             }
         };
     }
     let (Some(addr), Some(mode)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: bench-server ADDR bare|guarded FILE|guarded-null");
+        eprintln!("usage: bench-server ADDR bare|guarded FILE|guarded-null|floor FILE|floor-null");
         return ExitCode::from(2);
     };
     let Ok(addr) = addr.parse::<SocketAddr>() else {
@@ -140,8 +169,10 @@ async fn main() -> ExitCode {
         ("bare", _) => Ok(Router::new().route("/orders/{id}", get(bare))),
         ("guarded", Some(file)) => guarded_router(JsonLinesSink::new(file)).await,
         ("guarded-null", _) => guarded_router(NullSink).await,
+        ("floor", Some(file)) => Ok(floor::router(JsonLinesSink::new(file), TOKEN).0),
+        ("floor-null", _) => Ok(floor::router(NullSink, TOKEN).0),
         _ => {
-            eprintln!("bench-server: unknown mode `{mode}` (bare, guarded FILE, guarded-null)");
+            eprintln!("bench-server: unknown mode `{mode}` (bare, guarded FILE, guarded-null, floor FILE, floor-null)");
             return ExitCode::from(2);
         }
     };
