@@ -13,6 +13,7 @@ use axum::http::Method;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use guard_runtime::audit::{Decision, DecisionRecord, JsonLinesSink};
 use guard_runtime::AuditSink;
+use guard_runtime::RequestId;
 use guard_runtime::{Delegation, Principal};
 
 fn record() -> DecisionRecord {
@@ -20,7 +21,7 @@ fn record() -> DecisionRecord {
     let agent = Principal::agent("assistant", "acme", ["orders:*"], delegation);
     DecisionRecord {
         ts: SystemTime::now(),
-        request_id: Some(Arc::from("5f2c9a1b7e04-00000000000004d2")),
+        request_id: RequestId::new("5f2c9a1b7e04-00000000000004d2"),
         caller: Some(Arc::new(agent)),
         action: "read_order",
         method: Method::GET,

@@ -25,7 +25,7 @@ pub struct Authorized {
     pub(crate) reach: Reach,
     pub(crate) required: &'static [&'static str],
     pub(crate) object: Option<ObjectMeta>,
-    pub(crate) request_id: Option<std::sync::Arc<str>>,
+    pub(crate) request_id: Option<crate::RequestId>,
 }
 
 impl Authorized {

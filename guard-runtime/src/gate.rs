@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 
 use crate::audit::{Decision, DecisionRecord};
 use crate::authn::{Authenticated, Authentication, SessionId, Via};
-use crate::request_id::REQUEST_ID;
+use crate::request_id::{RequestId, REQUEST_ID};
 use crate::runtime::Mounted;
 use crate::spec::{Fresh, KeySource, PolicyKind};
 use crate::{
@@ -38,7 +38,7 @@ pub struct Gate {
     /// it, on the monotonic clock (a wall clock stepped by NTP mid-request
     /// would read 0 or hours).
     started: Instant,
-    request_id: Arc<str>,
+    request_id: RequestId,
     method: Method,
     /// The audit records' path: copied, not the request's `Uri`, whose
     /// bytes share the server's read buffer (a record in the audit queue
@@ -223,7 +223,8 @@ impl Gate {
     /// Step 8: loads the object and checks tenant and owner. Every failure
     /// answers exactly like a missing object.
     pub(crate) async fn resolve(&mut self, key: Option<&str>) -> Step {
-        let (Some(spec), Some(resolver)) = (self.action.spec.object.as_ref(), self.action.resolver.clone()) else {
+        let spec = self.action.spec;
+        let (Some(spec), true) = (spec.object.as_ref(), self.action.resolver.is_some()) else {
             return Err(self.deny(Code::Unavailable).await);
         };
         let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN && !k.chars().any(char::is_control))
@@ -231,7 +232,12 @@ impl Gate {
             return Err(self.deny(Code::NotFound).await);
         };
         self.resource = Some(resource_id(spec.resource, key));
-        let object = match resolver.resolve(key).await {
+        // Borrowed, not an `Arc` clone: the answer is owned once awaited.
+        let found = match self.action.resolver.as_deref() {
+            Some(resolver) => resolver.resolve(key).await,
+            None => Ok(None),
+        };
+        let object = match found {
             Ok(Some(object)) => object,
             Ok(None) => return Err(self.deny(Code::NotFound).await),
             Err(err) => return Err(self.unavailable(err).await),
@@ -442,9 +448,7 @@ impl Gate {
     fn tag(&self, mut response: Response) -> Response {
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, NO_STORE);
-        if let Ok(value) = HeaderValue::from_str(&self.request_id) {
-            headers.insert(REQUEST_ID, value);
-        }
+        headers.insert(REQUEST_ID, self.request_id.header_value());
         response
     }
 }

@@ -101,6 +101,7 @@ pub use mount::{Actions, AuditHandle, GuardedAction, Routed};
 pub use permission::Permission;
 pub use policy::{Policy, Reach, RolePolicy};
 pub use principal::{CallerKind, Delegation, Principal};
+pub use request_id::RequestId;
 pub use resolve::{ObjectMeta, Resolver, Resolvers};
 pub use spec::{ActionInfo, ActionSpec};
 pub use store_future::StoreFuture;

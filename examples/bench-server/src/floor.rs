@@ -30,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use guard_runtime::audit::Decision;
-use guard_runtime::{AuditSink, DecisionRecord, Delegation, Principal};
+use guard_runtime::{AuditSink, DecisionRecord, Delegation, Principal, RequestId};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
@@ -143,7 +143,7 @@ async fn read(State(floor): State<Arc<Floor>>, Path(id): Path<String>, uri: Uri,
     let n = floor.next_id.fetch_add(1, Ordering::Relaxed);
     let record = DecisionRecord {
         ts: SystemTime::now(),
-        request_id: Some(Arc::from(hex_id(n, &mut [0; 16]))),
+        request_id: RequestId::new(hex_id(n, &mut [0; 16])),
         caller: Some(caller.clone()),
         action: "read",
         method: Method::GET,

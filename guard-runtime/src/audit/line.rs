@@ -216,7 +216,7 @@ mod tests {
 
     use super::Lines;
     use crate::audit::{Decision, DecisionRecord};
-    use crate::{CallerKind, Delegation, Principal};
+    use crate::{CallerKind, Delegation, Principal, RequestId};
 
     fn agent() -> Principal {
         let delegation = Delegation { user: "alice".into(), roles: vec!["customer".into()] };
@@ -235,7 +235,7 @@ mod tests {
     fn an_allow_is_the_serde_line_byte_for_byte() {
         same_as_serde(&DecisionRecord {
             ts: UNIX_EPOCH + Duration::new(1_795_440_000, 42_000),
-            request_id: Some(Arc::from("req-1")),
+            request_id: RequestId::new("req-1"),
             caller: Some(Arc::new(agent())),
             action: "read_order",
             method: Method::GET,
@@ -302,7 +302,7 @@ mod tests {
         // next when a field it keeps differs.
         let first = DecisionRecord {
             ts: UNIX_EPOCH + Duration::new(1_798_761_599, 999_999_000), // 2026-12-31T23:59:59
-            request_id: Some(Arc::from("req-1")),
+            request_id: RequestId::new("req-1"),
             caller: Some(Arc::new(agent())),
             action: "read_order",
             method: Method::GET,
@@ -353,7 +353,7 @@ mod tests {
         principal.tenant = "ténant ✓".into();
         same_as_serde(&DecisionRecord {
             ts: UNIX_EPOCH,
-            request_id: Some(Arc::from("a\"b")),
+            request_id: RequestId::new("a\"b"),
             caller: Some(Arc::new(principal)),
             action: "read_order",
             method: Method::from_bytes(b"PURGE").expect("method"),

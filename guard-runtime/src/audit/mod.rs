@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use axum::http::Method;
 use serde::Serialize;
 
-use crate::{CallerKind, Principal, StoreError, StoreFuture};
+use crate::{CallerKind, Principal, RequestId, StoreError, StoreFuture};
 
 mod line;
 mod queue;
@@ -47,7 +47,7 @@ pub struct DecisionRecord {
     /// Time of the decision; written as RFC 3339 UTC with microseconds.
     pub ts: SystemTime,
     /// The request's `x-request-id`.
-    pub request_id: Option<Arc<str>>,
+    pub request_id: Option<RequestId>,
     /// The caller; `None` when unauthenticated.
     pub caller: Option<Arc<Principal>>,
     /// The action's name (its function's name).

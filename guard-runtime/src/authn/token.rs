@@ -203,19 +203,21 @@ enum BearerHeader<'a> {
     Token(&'a str),
 }
 
+/// `Bearer <token>`: the scheme in any case, one space, then 1 to 512
+/// visible ASCII characters. Checked in one pass over the value.
 fn bearer(parts: &Parts) -> BearerHeader<'_> {
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else { return BearerHeader::Absent };
     if values.next().is_some() {
         return BearerHeader::Malformed; // two credentials: ambiguous, refuse
     }
-    let Ok(value) = value.to_str() else { return BearerHeader::Malformed };
-    let Some((scheme, token)) = value.split_once(' ') else { return BearerHeader::Malformed };
-    let token_ok = (1..=512).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic());
-    if scheme.eq_ignore_ascii_case("bearer") && token_ok {
-        BearerHeader::Token(token)
-    } else {
-        BearerHeader::Malformed
+    let Some((scheme, token)) = value.as_bytes().split_at_checked(b"bearer ".len()) else {
+        return BearerHeader::Malformed;
+    };
+    let token_ok = (1..=512).contains(&token.len()) && token.iter().all(u8::is_ascii_graphic);
+    match std::str::from_utf8(token) {
+        Ok(token) if token_ok && scheme.eq_ignore_ascii_case(b"bearer ") => BearerHeader::Token(token),
+        _ => BearerHeader::Malformed,
     }
 }
 
@@ -252,7 +254,48 @@ fn bearer_outcome(found: Option<Arc<Principal>>) -> Authentication {
 
 #[cfg(test)]
 mod tests {
-    use super::{hash_secret, hash_secret_hex};
+    use super::{bearer, hash_secret, hash_secret_hex, BearerHeader};
+
+    fn parse(values: &[&[u8]]) -> Result<Option<String>, ()> {
+        let mut request = axum::http::Request::builder();
+        for value in values {
+            request = request.header("authorization", axum::http::HeaderValue::from_bytes(value).expect("value"));
+        }
+        match bearer(&request.body(()).expect("request").into_parts().0) {
+            BearerHeader::Absent => Ok(None),
+            BearerHeader::Token(token) => Ok(Some(token.to_owned())),
+            BearerHeader::Malformed => Err(()),
+        }
+    }
+
+    #[test]
+    fn bearer_is_the_scheme_in_any_case_one_space_and_a_visible_ascii_token() {
+        assert_eq!(parse(&[]), Ok(None));
+        for (value, token) in [("Bearer abc", "abc"), ("bearer abc", "abc"), ("BEARER a.b-c_d~", "a.b-c_d~")] {
+            assert_eq!(parse(&[value.as_bytes()]), Ok(Some(token.to_owned())), "{value:?}");
+        }
+        let longest = format!("Bearer {}", "k".repeat(512));
+        assert_eq!(parse(&[longest.as_bytes()]).map(|t| t.map(|t| t.len())), Ok(Some(512)));
+        let too_long = format!("Bearer {}", "k".repeat(513));
+        let malformed: [&[u8]; 12] = [
+            b"Bearer",
+            b"Bearer ",
+            b"Bearer  abc",
+            b"Bearer\tabc",
+            b"Bearer abc def",
+            b"Bearer abc\t",
+            b"Basic YWxpY2U6eA==",
+            b"Bearerabc",
+            b"Bearer\xc3\xa9abc",
+            b"Bearer abc\xff",
+            b"Be\xffrer abc",
+            too_long.as_bytes(),
+        ];
+        for value in malformed {
+            assert_eq!(parse(&[value]), Err(()), "{:?}", String::from_utf8_lossy(value));
+        }
+        assert_eq!(parse(&[b"Bearer a", b"Bearer b"]), Err(()), "two credentials are ambiguous");
+    }
 
     #[test]
     fn hashes_are_the_lowercase_hex_sha256() {
