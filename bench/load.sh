@@ -3,7 +3,9 @@
 # audit to a JSON-lines file, (b') guarded with audit to a null sink, and
 # (c) the reference app's GET /orders/{id} as alice's agent; and (d), (d')
 # the floor: the same body behind only the work the contract requires,
-# written by hand (examples/bench-server/src/floor.rs). Server and
+# written by hand (examples/bench-server/src/floor.rs); and (a') a second
+# bare server, run last in each round: a control whose ratios to (a) show
+# how far this machine's noise alone moves them. Server and
 # load generator are pinned to different cores; rounds alternate so that
 # machine noise hits every variant alike; only ratios within this run count.
 #
@@ -85,6 +87,7 @@ to_us() { # wrk prints 1.23ms / 456.00us / 1.2s
 start bare $((PORT_BASE)) target/release/bench-server 127.0.0.1:$((PORT_BASE)) bare
 start guarded $((PORT_BASE+1)) target/release/bench-server 127.0.0.1:$((PORT_BASE+1)) guarded "$audit_dir/audit.jsonl"
 start null $((PORT_BASE+2)) target/release/bench-server 127.0.0.1:$((PORT_BASE+2)) guarded-null
+start control $((PORT_BASE+6)) target/release/bench-server 127.0.0.1:$((PORT_BASE+6)) bare
 start floor $((PORT_BASE+4)) target/release/bench-server 127.0.0.1:$((PORT_BASE+4)) floor "$audit_dir/floor.jsonl"
 start floornull $((PORT_BASE+5)) target/release/bench-server 127.0.0.1:$((PORT_BASE+5)) floor-null
 start orders $((PORT_BASE+3)) target/release/orders-example --addr 127.0.0.1:$((PORT_BASE+3)) --db "$work/orders.db" --audit-log "$work/orders-audit.jsonl" --probe-threshold 0
@@ -102,6 +105,7 @@ for round in $(seq "$ROUNDS"); do
   run floor "http://127.0.0.1:$((PORT_BASE+4))/orders/1" "Authorization: Bearer $TOKEN"
   run floornull "http://127.0.0.1:$((PORT_BASE+5))/orders/1" "Authorization: Bearer $TOKEN"
   run orders "http://127.0.0.1:$((PORT_BASE+3))/orders/$order" "Authorization: Bearer assistant-demo-token"
+  run control "http://127.0.0.1:$((PORT_BASE+6))/orders/1" "Authorization: Bearer $TOKEN"
 done
 
 # Audit completeness: stop the guarded server (it flushes on the way out is
@@ -116,9 +120,10 @@ col() { awk -v c="$2" '{print $c}' "$work/$1.txt" | median; }
 printf '\n%-34s %12s %10s %10s %14s %12s %14s\n' "variant (median of $ROUNDS rounds)" "req/s" "p50 us" "p99 us" \
   "req/s vs bare" "CPU us/req" "bare CPU/CPU"
 bare_rps=$(col bare 1); bare_p99=$(col bare 3); bare_cpu=$(col bare 5)
-for v in bare guarded null floor floornull orders; do
+for v in bare control guarded null floor floornull orders; do
   case $v in
     bare) label="(a) bare axum";;
+    control) label="(a') bare again (control)";;
     guarded) label="(b) guarded, audit to file";;
     null) label="(b') guarded, audit to null sink";;
     floor) label="(d) floor, audit to file";;
@@ -129,9 +134,10 @@ for v in bare guarded null floor floornull orders; do
   printf '%-34s %12.0f %10.0f %10.0f %14.3f %12.2f %14.3f\n' "$label" "$rps" "$p50" "$p99" \
     "$(awk -v a="$rps" -v b="$bare_rps" 'BEGIN{print a/b}')" "$cpu" "$(awk -v a="$bare_cpu" -v b="$cpu" 'BEGIN{print a/b}')"
 done
-printf '\np99 guarded/bare: %.3f   p99 null/bare: %.3f   (ratio of the medians)\n' \
+printf '\np99 guarded/bare: %.3f   p99 null/bare: %.3f   p99 control/bare: %.3f   (ratio of the medians)\n' \
   "$(awk -v a="$(col guarded 3)" -v b="$bare_p99" 'BEGIN{print a/b}')" \
-  "$(awk -v a="$(col null 3)" -v b="$bare_p99" 'BEGIN{print a/b}')"
+  "$(awk -v a="$(col null 3)" -v b="$bare_p99" 'BEGIN{print a/b}')" \
+  "$(awk -v a="$(col control 3)" -v b="$bare_p99" 'BEGIN{print a/b}')"
 
 # Paired ratios: each round's variant against the bare run of the same
 # round (seconds apart), then the median and range over rounds. Noise
@@ -141,8 +147,9 @@ paired() { # variant column [inverse] -> "median (min-max)"
     awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'
 }
 printf '\npaired per round, median (range):   req/s vs bare         p99 vs bare           bare CPU/CPU\n'
-for v in guarded null floor floornull; do
+for v in control guarded null floor floornull; do
   case $v in
+    control) label="(a') bare again (control)";;
     guarded) label="(b) guarded, audit to file";;
     null) label="(b') guarded, null sink";;
     floor) label="(d) floor, audit to file";;

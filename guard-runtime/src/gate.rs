@@ -90,7 +90,9 @@ impl Gate {
         let spec = self.action.spec;
         if let PolicyKind::Public(_) = spec.policy {
             self.count_as(|| client_key(parts));
-            self.check_probing().await?;
+            if self.probing_on() {
+                self.check_probing().await?;
+            }
             return Ok(());
         }
 
@@ -100,7 +102,9 @@ impl Gate {
             Ok(Authentication::Authenticated(found)) => found,
             Ok(Authentication::Missing | Authentication::Invalid) => {
                 self.count_as(|| client_key(parts));
-                self.check_probing().await?;
+                if self.probing_on() {
+                    self.check_probing().await?;
+                }
                 return Err(self.deny(Code::Unauthenticated).await);
             }
             Err(err) => return Err(self.unavailable(err).await),
@@ -117,7 +121,10 @@ impl Gate {
         if let Via::Session { id, csrf_token } = via {
             self.session = Some((id, csrf_token));
         }
-        self.check_probing().await?;
+        // Only awaited when detection is on: one future less per request.
+        if self.probing_on() {
+            self.check_probing().await?;
+        }
 
         // 2. Caller kind.
         if !spec.accepts(kind) {
@@ -365,10 +372,14 @@ impl Gate {
         }
     }
 
+    /// Whether probing detection is on (a threshold above 0).
+    fn probing_on(&self) -> bool {
+        self.action.rt.probe_threshold > 0
+    }
+
+    /// Refuses (429) once this caller's denials in the window reach the
+    /// threshold. Only called when [`probing_on`](Self::probing_on).
     async fn check_probing(&mut self) -> Step {
-        if self.action.rt.probe_threshold == 0 {
-            return Ok(());
-        }
         match self.action.rt.denials.current(&self.probe_key, self.action.rt.probe_window).await {
             Ok(window) if window.count >= self.action.rt.probe_threshold => Err(self
                 .deny_with(
