@@ -3,7 +3,9 @@
 # audit to a JSON-lines file, (b') guarded with audit to a null sink, and
 # (c) the reference app's GET /orders/{id} as alice's agent; and (d), (d')
 # the floor: the same body behind only the work the contract requires,
-# written by hand (examples/bench-server/src/floor.rs); and (a') a second
+# written by hand (examples/bench-server/src/floor.rs), and (d'') less
+# than the contract allows (no allocation for the record, two clock reads,
+# records dropped unwritten); and (a') a second
 # bare server, run last in each round: a control whose ratios to (a) show
 # how far this machine's noise alone moves them. Server and
 # load generator are pinned to different cores; rounds alternate so that
@@ -90,6 +92,7 @@ start null $((PORT_BASE+2)) target/release/bench-server 127.0.0.1:$((PORT_BASE+2
 start control $((PORT_BASE+6)) target/release/bench-server 127.0.0.1:$((PORT_BASE+6)) bare
 start floor $((PORT_BASE+4)) target/release/bench-server 127.0.0.1:$((PORT_BASE+4)) floor "$audit_dir/floor.jsonl"
 start floornull $((PORT_BASE+5)) target/release/bench-server 127.0.0.1:$((PORT_BASE+5)) floor-null
+start floormin $((PORT_BASE+7)) target/release/bench-server 127.0.0.1:$((PORT_BASE+7)) floor-min-null
 start orders $((PORT_BASE+3)) target/release/orders-example --addr 127.0.0.1:$((PORT_BASE+3)) --db "$work/orders.db" --audit-log "$work/orders-audit.jsonl" --probe-threshold 0
 
 # An order of alice's for the agent to read.
@@ -104,6 +107,7 @@ for round in $(seq "$ROUNDS"); do
   run null "http://127.0.0.1:$((PORT_BASE+2))/orders/1" "Authorization: Bearer $TOKEN"
   run floor "http://127.0.0.1:$((PORT_BASE+4))/orders/1" "Authorization: Bearer $TOKEN"
   run floornull "http://127.0.0.1:$((PORT_BASE+5))/orders/1" "Authorization: Bearer $TOKEN"
+  run floormin "http://127.0.0.1:$((PORT_BASE+7))/orders/1" "Authorization: Bearer $TOKEN"
   run orders "http://127.0.0.1:$((PORT_BASE+3))/orders/$order" "Authorization: Bearer assistant-demo-token"
   run control "http://127.0.0.1:$((PORT_BASE+6))/orders/1" "Authorization: Bearer $TOKEN"
 done
@@ -120,7 +124,7 @@ col() { awk -v c="$2" '{print $c}' "$work/$1.txt" | median; }
 printf '\n%-34s %12s %10s %10s %14s %12s %14s\n' "variant (median of $ROUNDS rounds)" "req/s" "p50 us" "p99 us" \
   "req/s vs bare" "CPU us/req" "bare CPU/CPU"
 bare_rps=$(col bare 1); bare_p99=$(col bare 3); bare_cpu=$(col bare 5)
-for v in bare control guarded null floor floornull orders; do
+for v in bare control guarded null floor floornull floormin orders; do
   case $v in
     bare) label="(a) bare axum";;
     control) label="(a') bare again (control)";;
@@ -128,6 +132,7 @@ for v in bare control guarded null floor floornull orders; do
     null) label="(b') guarded, audit to null sink";;
     floor) label="(d) floor, audit to file";;
     floornull) label="(d') floor, audit to null sink";;
+    floormin) label="(d'') below the floor, no audit";;
     orders) label="(c) orders app, agent GET";;
   esac
   rps=$(col $v 1); p50=$(col $v 2); p99=$(col $v 3); cpu=$(col $v 5)
@@ -147,13 +152,14 @@ paired() { # variant column [inverse] -> "median (min-max)"
     awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'
 }
 printf '\npaired per round, median (range):   req/s vs bare         p99 vs bare           bare CPU/CPU\n'
-for v in control guarded null floor floornull; do
+for v in control guarded null floor floornull floormin; do
   case $v in
     control) label="(a') bare again (control)";;
     guarded) label="(b) guarded, audit to file";;
     null) label="(b') guarded, null sink";;
     floor) label="(d) floor, audit to file";;
     floornull) label="(d') floor, null sink";;
+    floormin) label="(d'') below the floor";;
   esac
   printf '  %-33s %s   %s   %s\n' "$label" "$(paired $v 1)" "$(paired $v 3)" "$(paired $v 5 inverse)"
 done

@@ -6,7 +6,8 @@
 //!   audit records appended to `FILE` as JSON lines;
 //! * `guarded-null`: the same, audit records discarded;
 //! * `floor FILE` and `floor-null`: the same body behind the least work the
-//!   contract asks for, written by hand (see `floor.rs`).
+//!   contract asks for, written by hand, and `floor-min-null`, less than
+//!   that (see `floor.rs`).
 //!
 //! Usage: `bench-server ADDR MODE [AUDIT_FILE]`, or `bench-server --oneshot N
 //! MODE [AUDIT_FILE]` to push N requests through the router in-process, with
@@ -14,7 +15,7 @@
 //! `valgrind --tool=callgrind`, which are exact and immune to the noise of a
 //! shared machine. Its modes are `bare`, `guarded-null`, `guarded-file`
 //! (audit to `AUDIT_FILE`, by default a file in the temp directory),
-//! `floor-null` and `floor-file`.
+//! `floor-null`, `floor-file` and `floor-min-null`.
 
 mod floor;
 
@@ -144,6 +145,7 @@ async fn main() -> ExitCode {
                 guarded_oneshot(JsonLinesSink::new(file), n).await
             }
             Some("floor-null") => floor_oneshot(NullSink, n).await,
+            Some("floor-min-null") => oneshot_loop(floor::min_router(TOKEN), n, TOKEN).await,
             Some("floor-file") => {
                 let file =
                     args.get(3).map_or_else(|| std::env::temp_dir().join("bench-server-audit.jsonl"), Into::into);
@@ -151,14 +153,14 @@ async fn main() -> ExitCode {
             }
             _ => {
                 eprintln!(
-                    "usage: bench-server --oneshot N bare|guarded-null|guarded-file|floor-null|floor-file [AUDIT_FILE]"
+                    "usage: bench-server --oneshot N bare|guarded-null|guarded-file|floor-null|floor-file|floor-min-null [AUDIT_FILE]"
                 );
                 ExitCode::from(2)
             }
         };
     }
     let (Some(addr), Some(mode)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: bench-server ADDR bare|guarded FILE|guarded-null|floor FILE|floor-null");
+        eprintln!("usage: bench-server ADDR bare|guarded FILE|guarded-null|floor FILE|floor-null|floor-min-null");
         return ExitCode::from(2);
     };
     let Ok(addr) = addr.parse::<SocketAddr>() else {
@@ -171,8 +173,9 @@ async fn main() -> ExitCode {
         ("guarded-null", _) => guarded_router(NullSink).await,
         ("floor", Some(file)) => Ok(floor::router(JsonLinesSink::new(file), TOKEN).0),
         ("floor-null", _) => Ok(floor::router(NullSink, TOKEN).0),
+        ("floor-min-null", _) => Ok(floor::min_router(TOKEN)),
         _ => {
-            eprintln!("bench-server: unknown mode `{mode}` (bare, guarded FILE, guarded-null, floor FILE, floor-null)");
+            eprintln!("bench-server: unknown mode `{mode}` (bare, guarded FILE, guarded-null, floor FILE, floor-null, floor-min-null)");
             return ExitCode::from(2);
         }
     };
