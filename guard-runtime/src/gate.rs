@@ -242,7 +242,7 @@ impl Gate {
         // Borrowed, not an `Arc` clone: the answer is owned once awaited.
         let found = match self.action.resolver.as_deref() {
             Some(resolver) => resolver.resolve(key).await,
-            None => Ok(None),
+            None => return Err(self.deny(Code::Unavailable).await),
         };
         let object = match found {
             Ok(Some(object)) => object,
@@ -378,8 +378,13 @@ impl Gate {
     }
 
     /// Refuses (429) once this caller's denials in the window reach the
-    /// threshold. Only called when [`probing_on`](Self::probing_on).
+    /// threshold. Callers check [`probing_on`](Self::probing_on) first, to
+    /// skip the future; the check here keeps a threshold of 0 from ever
+    /// refusing everyone (`count >= 0`) if a new caller forgets to.
     async fn check_probing(&mut self) -> Step {
+        if !self.probing_on() {
+            return Ok(());
+        }
         match self.action.rt.denials.current(&self.probe_key, self.action.rt.probe_window).await {
             Ok(window) if window.count >= self.action.rt.probe_threshold => Err(self
                 .deny_with(

@@ -6,9 +6,9 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::body::Bytes;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue};
+use bytes::Bytes;
 
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -160,14 +160,35 @@ mod tests {
         assert_eq!(header.as_bytes().as_ptr(), a.as_str().as_ptr(), "the header is the id, not a copy");
     }
 
+    fn sent(ids: &RequestIds, values: &[&[u8]]) -> (RequestId, Vec<*const u8>) {
+        let mut request = axum::http::Request::builder();
+        for value in values {
+            request = request.header(REQUEST_ID, HeaderValue::from_bytes(value).expect("header value"));
+        }
+        let parts = request.body(()).expect("request").into_parts().0;
+        let sent = parts.headers.get_all(REQUEST_ID).iter().map(|v| v.as_bytes().as_ptr()).collect();
+        (ids.of(&parts), sent)
+    }
+
     #[test]
-    fn a_clients_id_is_kept_when_well_formed() {
+    fn a_clients_id_is_kept_when_well_formed_and_copied() {
         let ids = RequestIds::new();
-        let sent = |value: &'static str| {
-            let request = axum::http::Request::builder().header(REQUEST_ID, value).body(()).expect("request");
-            ids.of(&request.into_parts().0)
-        };
-        assert_eq!(sent("client-7").as_str(), "client-7");
-        assert_ne!(sent("has space").as_str(), "has space");
+        let (id, sent_at) = sent(&ids, &[b"client-7"]);
+        assert_eq!(id.as_str(), "client-7");
+        assert_ne!(id.as_str().as_ptr(), sent_at[0], "a copy: the request's buffer is not kept alive");
+        let long = "k".repeat(128);
+        assert_eq!(sent(&ids, &[long.as_bytes()]).0.as_str(), long);
+    }
+
+    #[test]
+    fn a_malformed_or_repeated_client_id_is_replaced() {
+        let ids = RequestIds::new();
+        let too_long = "k".repeat(129);
+        let refused: [&[&[u8]]; 5] =
+            [&[b"has space"], &[b"tab\tid"], &[b"caf\xc3\xa9"], &[too_long.as_bytes()], &[b"one", b"two"]];
+        for values in refused {
+            let (id, _) = sent(&ids, values);
+            assert_eq!(id.len(), GENERATED_LEN, "{values:?} gave {id}");
+        }
     }
 }

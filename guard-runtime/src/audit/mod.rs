@@ -36,9 +36,10 @@ pub enum Decision {
 
 /// One authorization decision, as written to the audit log.
 ///
-/// Built on the request path with one copy (the path's, made once per
-/// request): the principal, the request id, the path and the permission
-/// are shared by the request's records, and the writer flattens them into the
+/// Built once per request from shared parts: the request id (one
+/// allocation, also the response's `x-request-id`), a copy of the path, the
+/// resource id, the principal and the permission are shared by the
+/// request's records, and the writer flattens them into the
 /// contract's JSON fields (`ts, request_id, principal, principal_kind,
 /// on_behalf_of, tenant, action, method, path, permission, resource,
 /// decision, code, latency_us`).
@@ -46,7 +47,10 @@ pub enum Decision {
 pub struct DecisionRecord {
     /// Time of the decision; written as RFC 3339 UTC with microseconds.
     pub ts: SystemTime,
-    /// The request's `x-request-id`.
+    /// The request's id, as its answer's `x-request-id` carries it: the
+    /// client's own if it sent one of 1 to 128 visible ASCII characters (it
+    /// is the client's to choose, so it correlates, it does not identify),
+    /// else one the guard made. See [`RequestId`].
     pub request_id: Option<RequestId>,
     /// The caller; `None` when unauthenticated.
     pub caller: Option<Arc<Principal>>,

@@ -204,7 +204,8 @@ enum BearerHeader<'a> {
 }
 
 /// `Bearer <token>`: the scheme in any case, one space, then 1 to 512
-/// visible ASCII characters. Checked in one pass over the value.
+/// visible ASCII characters. Checked on the bytes: the token is converted
+/// to `str` only once it passed.
 fn bearer(parts: &Parts) -> BearerHeader<'_> {
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else { return BearerHeader::Absent };
@@ -215,9 +216,12 @@ fn bearer(parts: &Parts) -> BearerHeader<'_> {
         return BearerHeader::Malformed;
     };
     let token_ok = (1..=512).contains(&token.len()) && token.iter().all(u8::is_ascii_graphic);
+    if !(token_ok && scheme.eq_ignore_ascii_case(b"bearer ")) {
+        return BearerHeader::Malformed;
+    }
     match std::str::from_utf8(token) {
-        Ok(token) if token_ok && scheme.eq_ignore_ascii_case(b"bearer ") => BearerHeader::Token(token),
-        _ => BearerHeader::Malformed,
+        Ok(token) => BearerHeader::Token(token),
+        Err(_) => BearerHeader::Malformed,
     }
 }
 
