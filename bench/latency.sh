@@ -16,6 +16,8 @@
 # Usage: bench/latency.sh [ROUNDS] [SECONDS] [RATE] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 ROUNDS=${1:-5}
 SECS=${2:-5}
@@ -34,15 +36,6 @@ if ! [ -x "$oha" ]; then
 fi
 
 cargo build --release -q -p bench-server
-
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 did not start" >&2
-  return 1
-}
 
 start() { # name port args...
   local name=$1 port=$2; shift 2

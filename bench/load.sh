@@ -16,6 +16,8 @@
 # tell the guard's cost from the file system's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 ROUNDS=${1:-3}
 SECS=${2:-5}
@@ -28,21 +30,9 @@ work=$(mktemp -d)
 audit_dir=$(mktemp -d -p "${AUDIT_DIR:-$work}")
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work" "$audit_dir"' EXIT
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)..." >&2
-  apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
-fi
+need_wrk
 
 cargo build --release -q -p bench-server -p orders-example
-
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 did not start" >&2
-  return 1
-}
 
 start() { # name port command...
   local name=$1 port=$2; shift 2
@@ -139,6 +129,19 @@ lines=$(wc -l <"$audit_dir/audit.jsonl")
 floor_served=$(cat "$work/floor.warm" "$work/floor.txt" | awk '{s+=$4} END {print s}')
 floor_lines=$(wc -l <"$audit_dir/floor.jsonl")
 
+label() { # variant -> its name in the tables
+  case $1 in
+    bare) echo "(a) bare axum" ;;
+    control) echo "(a') bare again (control)" ;;
+    guarded) echo "(b) guarded, audit to file" ;;
+    null) echo "(b') guarded, audit to null sink" ;;
+    floor) echo "(d) floor, audit to file" ;;
+    floornull) echo "(d') floor, audit to null sink" ;;
+    floormin) echo "(d'') below the floor, no audit" ;;
+    orders) echo "(c) orders app, agent GET" ;;
+  esac
+}
+
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 col() { awk -v c="$2" '{print $c}' "$work/$1.txt" | median; }
 
@@ -146,16 +149,7 @@ printf '\n%-34s %12s %10s %10s %14s %12s %14s\n' "variant (median of $ROUNDS rou
   "req/s vs bare" "CPU us/req" "bare CPU/CPU"
 bare_rps=$(col bare 1); bare_p99=$(col bare 3); bare_cpu=$(col bare 5)
 for v in bare control guarded null floor floornull floormin orders; do
-  case $v in
-    bare) label="(a) bare axum";;
-    control) label="(a') bare again (control)";;
-    guarded) label="(b) guarded, audit to file";;
-    null) label="(b') guarded, audit to null sink";;
-    floor) label="(d) floor, audit to file";;
-    floornull) label="(d') floor, audit to null sink";;
-    floormin) label="(d'') below the floor, no audit";;
-    orders) label="(c) orders app, agent GET";;
-  esac
+  label=$(label "$v")
   rps=$(col $v 1); p50=$(col $v 2); p99=$(col $v 3); cpu=$(col $v 5)
   printf '%-34s %12.0f %10.0f %10.0f %14.3f %12.2f %14.3f\n' "$label" "$rps" "$p50" "$p99" \
     "$(awk -v a="$rps" -v b="$bare_rps" 'BEGIN{print a/b}')" "$cpu" "$(awk -v a="$bare_cpu" -v b="$cpu" 'BEGIN{print a/b}')"
@@ -174,14 +168,7 @@ paired() { # variant column [inverse] -> "median (min-max)"
 }
 printf '\npaired per round, median (range):   req/s vs bare         p99 vs bare           bare CPU/CPU\n'
 for v in control guarded null floor floornull floormin; do
-  case $v in
-    control) label="(a') bare again (control)";;
-    guarded) label="(b) guarded, audit to file";;
-    null) label="(b') guarded, null sink";;
-    floor) label="(d) floor, audit to file";;
-    floornull) label="(d') floor, null sink";;
-    floormin) label="(d'') below the floor";;
-  esac
+  label=$(label "$v")
   printf '  %-33s %s   %s   %s\n' "$label" "$(paired $v 1)" "$(paired $v 3)" "$(paired $v 5 inverse)"
 done
 printf 'audit lines written by (b): %s, requests served by (b): %s\n' "$lines" "$served"

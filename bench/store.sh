@@ -11,6 +11,8 @@
 # Env: SERVER_CPU (default 0), LOAD_CPU (default 1), REDIS_CPU (default: SERVER_CPU)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 ROUNDS=${1:-3}
 SECS=${2:-5}
@@ -26,25 +28,13 @@ TOKEN=assistant-demo-token
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)..." >&2
-  apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
-fi
+need_wrk
 if ! command -v redis-server >/dev/null; then
   echo "redis-server is not on PATH (Debian/Ubuntu: apt-get install -y redis-server)" >&2
   exit 1
 fi
 
 cargo build --release -q -p orders-example
-
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 did not start" >&2
-  return 1
-}
 
 start() { # name port cpu command...
   local name=$1 port=$2 cpu=$3; shift 3

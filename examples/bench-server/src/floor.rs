@@ -223,18 +223,10 @@ async fn read(State(floor): State<Arc<Floor>>, Path(id): Path<String>, request: 
         code: "ok",
         latency_us: started.elapsed().as_micros() as u64,
     };
-    let first = {
-        let Ok(mut queue) = floor.queue.lock() else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
-        if queue.len() >= QUEUE_CAPACITY {
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
-        queue.push(record);
-        queue.len() == 1
-    };
-    if first {
-        floor.work.notify_one();
+    match push(&floor.work, &floor.queue, record) {
+        Ok(()) => answer(&id),
+        Err(status) => status.into_response(),
     }
-    answer(&id)
 }
 
 async fn read_min(State(floor): State<Arc<Floor>>, Path(id): Path<String>, request: Request) -> Response {
@@ -255,67 +247,70 @@ async fn read_min(State(floor): State<Arc<Floor>>, Path(id): Path<String>, reque
         key_len: id.len() as u8,
         key,
     };
+    match push(&floor.work, &floor.min_queue, record) {
+        Ok(()) => answer(&id),
+        Err(status) => status.into_response(),
+    }
+}
+
+/// Queues `record` and wakes the writer if the queue was empty; 503 when
+/// it is full (the writer does not keep up) or its lock is poisoned.
+fn push<T>(work: &Notify, queue: &Mutex<Vec<T>>, record: T) -> Result<(), StatusCode> {
     let first = {
-        let Ok(mut queue) = floor.min_queue.lock() else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
+        let mut queue = queue.lock().map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
         if queue.len() >= QUEUE_CAPACITY {
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
         }
         queue.push(record);
         queue.len() == 1
     };
     if first {
-        floor.work.notify_one();
+        work.notify_one();
     }
-    answer(&id)
+    Ok(())
 }
 
-/// `floor-min-null`'s writer: takes the queue as the others do, and drops it.
-async fn drop_min_records(floor: Arc<Floor>) {
-    let mut batch = Vec::new();
+/// Waits for work, lets ready requests run while the queue still grows (as
+/// the guard's writer does, so one batch carries many records), then swaps
+/// the queue's records into the empty `batch`. False if the lock is
+/// poisoned.
+async fn take_batch<T>(work: &Notify, queue: &Mutex<Vec<T>>, batch: &mut Vec<T>) -> bool {
+    work.notified().await;
+    let mut seen = 0;
     loop {
-        floor.work.notified().await;
-        let mut seen = 0;
-        loop {
-            let queued = floor.min_queue.lock().map_or(0, |q| q.len());
-            if queued == seen || queued >= 512 {
-                break;
-            }
-            seen = queued;
-            tokio::task::yield_now().await;
+        let queued = queue.lock().map_or(0, |q| q.len());
+        if queued == seen || queued >= 512 {
+            break;
         }
-        match floor.min_queue.lock() {
-            Ok(mut queue) => std::mem::swap(&mut *queue, &mut batch),
-            Err(_) => return,
+        seen = queued;
+        tokio::task::yield_now().await;
+    }
+    match queue.lock() {
+        Ok(mut queue) => {
+            std::mem::swap(&mut *queue, batch);
+            true
         }
-        batch.clear();
+        Err(_) => false,
     }
 }
 
-/// Takes the whole queue at a time and hands it to the sink, letting ready
-/// requests run first while the queue still grows (as the guard's writer
-/// does), so one write carries many records.
+/// Hands each batch to the sink.
 async fn write_loop(floor: Arc<Floor>, sink: impl AuditSink) {
     let mut batch = Vec::new();
-    loop {
-        floor.work.notified().await;
-        let mut seen = 0;
-        loop {
-            let queued = floor.queue.lock().map_or(0, |q| q.len());
-            if queued == seen || queued >= 512 {
-                break;
-            }
-            seen = queued;
-            tokio::task::yield_now().await;
-        }
-        match floor.queue.lock() {
-            Ok(mut queue) => std::mem::swap(&mut *queue, &mut batch),
-            Err(_) => return,
-        }
+    while take_batch(&floor.work, &floor.queue, &mut batch).await {
         if let Err(err) = sink.write(&batch).await {
             eprintln!("bench-server: floor audit failed: {err}");
             std::process::exit(1);
         }
         floor.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        batch.clear();
+    }
+}
+
+/// `floor-min-null`'s writer: takes the batches, and drops them.
+async fn drop_min_records(floor: Arc<Floor>) {
+    let mut batch = Vec::new();
+    while take_batch(&floor.work, &floor.min_queue, &mut batch).await {
         batch.clear();
     }
 }
