@@ -230,19 +230,17 @@ impl Gate {
     /// Step 8: loads the object and checks tenant and owner. Every failure
     /// answers exactly like a missing object.
     pub(crate) async fn resolve(&mut self, key: Option<&str>) -> Step {
-        let spec = self.action.spec;
-        let (Some(spec), true) = (spec.object.as_ref(), self.action.resolver.is_some()) else {
-            return Err(self.deny(Code::Unavailable).await);
-        };
-        let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN && !k.chars().any(char::is_control))
-        else {
-            return Err(self.deny(Code::NotFound).await);
-        };
-        self.resource = Some(resource_id(spec.resource, key));
-        // Borrowed, not an `Arc` clone: the answer is owned once awaited.
-        let found = match self.action.resolver.as_deref() {
-            Some(resolver) => resolver.resolve(key).await,
-            None => return Err(self.deny(Code::Unavailable).await),
+        let Some(spec) = self.action.spec.object.as_ref() else { return Err(self.deny(Code::Unavailable).await) };
+        let key = key.filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN && !k.chars().any(char::is_control));
+        if let Some(key) = key {
+            self.resource = Some(resource_id(spec.resource, key));
+        }
+        // No resolver is a 503 before a bad key's 404. The resolver is
+        // borrowed, not an `Arc` clone: its answer is owned once awaited.
+        let found = match (self.action.resolver.as_deref(), key) {
+            (None, _) => return Err(self.deny(Code::Unavailable).await),
+            (Some(_), None) => return Err(self.deny(Code::NotFound).await),
+            (Some(resolver), Some(key)) => resolver.resolve(key).await,
         };
         let object = match found {
             Ok(Some(object)) => object,
@@ -350,7 +348,7 @@ impl Gate {
         if let Err(err) = self.action.rt.auditor.send(record).await {
             tracing::error!(target: "guard::gate", error = %err, "audit failed after the action ran");
         }
-        if self.action.rt.probe_threshold > 0 {
+        if self.probing_on() {
             if let Err(err) = self.action.rt.denials.add(&self.probe_key, self.action.rt.probe_window).await {
                 tracing::error!(target: "guard::gate", error = %err, "denial store failed after the action ran");
             }
@@ -367,7 +365,7 @@ impl Gate {
     /// client address). Only built when probing detection is on: every use
     /// of the key is behind the same switch.
     fn count_as(&mut self, key: impl FnOnce() -> String) {
-        if self.action.rt.probe_threshold > 0 {
+        if self.probing_on() {
             self.probe_key = key();
         }
     }
@@ -428,7 +426,7 @@ impl Gate {
         if let Some(wait) = retry_after {
             error = error.with_retry_after(wait.as_secs_f64().ceil() as u64);
         }
-        if code.is_probe() && self.action.rt.probe_threshold > 0 {
+        if code.is_probe() && self.probing_on() {
             if let Err(err) = self.action.rt.denials.add(&self.probe_key, self.action.rt.probe_window).await {
                 tracing::error!(target: "guard::gate", error = %err, "denial store failed");
                 error = ActionError::new(Code::Unavailable);

@@ -68,18 +68,12 @@ struct Floor {
     min_queue: Mutex<Vec<MinRecord>>,
 }
 
-/// The least a record can hold: when, how long, which request, who, which
-/// object (the key inline). The action, method, permission and resource
-/// type are this route's constants.
-#[allow(dead_code)] // written, never read: the writer drops them
-struct MinRecord {
-    ts: SystemTime,
-    latency_us: u64,
-    request: u64,
-    caller: Arc<Principal>,
-    key_len: u8,
-    key: [u8; 23],
-}
+/// The least a record can hold, in order: when, how long (µs), which
+/// request, who, and which object (the key's length, then the key inline).
+/// The action, method, permission and resource type are this route's
+/// constants. Plain data: its writer only drops it, so nothing names the
+/// parts.
+type MinRecord = (SystemTime, u64, u64, Arc<Principal>, u8, [u8; 23]);
 
 /// Waits for the floor's audit writer, for `--oneshot`.
 pub struct FloorAudit(Arc<Floor>);
@@ -239,14 +233,14 @@ async fn read_min(State(floor): State<Arc<Floor>>, Path(id): Path<String>, reque
     let Some(inline) = key.get_mut(..id.len()) else { return StatusCode::NOT_FOUND.into_response() };
     inline.copy_from_slice(id.as_bytes());
     let ts = SystemTime::now();
-    let record = MinRecord {
+    let record: MinRecord = (
         ts,
-        latency_us: ts.duration_since(started).unwrap_or_default().as_micros() as u64,
-        request: floor.next_id.fetch_add(1, Ordering::Relaxed),
-        caller: caller.clone(),
-        key_len: id.len() as u8,
+        ts.duration_since(started).unwrap_or_default().as_micros() as u64,
+        floor.next_id.fetch_add(1, Ordering::Relaxed),
+        caller.clone(),
+        id.len() as u8,
         key,
-    };
+    );
     match push(&floor.work, &floor.min_queue, record) {
         Ok(()) => answer(&id),
         Err(status) => status.into_response(),
