@@ -248,7 +248,7 @@ impl Gate {
             Err(err) => return Err(self.unavailable(err).await),
         };
         let Some(principal) = self.principal.as_ref() else { return Err(self.deny(Code::Unavailable).await) };
-        let same_tenant = object.tenant == principal.tenant;
+        let same_tenant = *object.tenant == *principal.tenant;
         let owner_ok = !spec.owner
             || self.reach == Reach::Tenant
             || matches!((principal.owner_id(), object.owner.as_deref()), (Some(me), Some(owner)) if me == owner);

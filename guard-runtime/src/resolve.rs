@@ -7,19 +7,24 @@ use std::sync::Arc;
 use crate::{StoreError, StoreFuture};
 
 /// The authorization facts of one object.
+///
+/// The tenant and owner are shared strings: a resolver that keeps its
+/// objects in memory (a map, a cache in front of a database) hands out a
+/// copy of one for two reference-count increments, not two allocations per
+/// request. Build them from `&str` or `String` with `.into()`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectMeta {
     /// The tenant the object belongs to.
-    pub tenant: String,
+    pub tenant: Arc<str>,
     /// The owning principal's id, if any (see [`Principal::owner_id`](crate::Principal::owner_id)).
-    pub owner: Option<String>,
+    pub owner: Option<Arc<str>>,
     /// Further facts for custom checks (workflow state, environment).
     pub attributes: HashMap<String, String>,
 }
 
 impl ObjectMeta {
     /// An object of `tenant` owned by `owner`.
-    pub fn owned(tenant: impl Into<String>, owner: impl Into<String>) -> Self {
+    pub fn owned(tenant: impl Into<Arc<str>>, owner: impl Into<Arc<str>>) -> Self {
         ObjectMeta { tenant: tenant.into(), owner: Some(owner.into()), attributes: HashMap::new() }
     }
 

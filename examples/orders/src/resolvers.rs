@@ -35,5 +35,5 @@ async fn service_account(pool: SqlitePool, key: String) -> Result<Option<ObjectM
         .fetch_optional(&pool)
         .await
         .map_err(|e| StoreError::new("service account resolver", e))?;
-    Ok(tenant.map(|tenant| ObjectMeta { tenant, ..ObjectMeta::default() }))
+    Ok(tenant.map(|tenant| ObjectMeta { tenant: tenant.into(), ..ObjectMeta::default() }))
 }
