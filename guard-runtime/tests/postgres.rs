@@ -28,7 +28,7 @@ use sqlx::{Connection, PgConnection};
 mod shared_state;
 use shared_state::{
     alice, assert_all_unavailable, bearer, pay_with, record, seed, until_ok, with_cookie, Backend, Instance, Stores,
-    ALICE, SVC,
+    ALICE, ANSWERS_WITHIN, SVC,
 };
 
 // ---------------------------------------------------------------- server
@@ -343,10 +343,10 @@ async fn a_stopped_server_is_503_and_a_restart_needs_no_app_restart() {
     let ran = a.ran() + b.ran();
 
     server.stop();
-    let slowest = assert_all_unavailable(&[&a, &b], &cookie, &csrf, Duration::from_secs(2)).await;
+    let slowest = assert_all_unavailable(&[&a, &b], &cookie, &csrf).await;
     eprintln!("stopped postgres: slowest 503 took {slowest:?}");
     // Again, once the pools have dropped their dead connections.
-    assert_all_unavailable(&[&a, &b], &cookie, &csrf, Duration::from_secs(2)).await;
+    assert_all_unavailable(&[&a, &b], &cookie, &csrf).await;
     assert_eq!(a.ran() + b.ran(), ran);
 
     // The same server again: same port, same data directory.
@@ -380,7 +380,9 @@ async fn a_hung_server_answers_503_within_the_timeout() {
     let took = started.elapsed();
     server.signal_all("-CONT");
     eprintln!("hung postgres: 503 after {took:?} (timeout 500 ms)");
-    assert!(took >= Duration::from_millis(400) && took < Duration::from_millis(1500), "503 after {took:?}");
+    // Not before the timeout (it is the timeout that answered, not a lost
+    // connection), and not as late as the OS would give up.
+    assert!(took >= Duration::from_millis(400) && took < ANSWERS_WITHIN, "503 after {took:?}");
     assert_eq!(a.ran(), 1);
 
     let took = until_ok(&a, || bearer("GET", "/docs/1", SVC)).await;
@@ -394,7 +396,7 @@ async fn an_app_started_before_postgres_serves_once_postgres_is_up() {
     let a = instance(&stores, 0);
     let started = Instant::now();
     a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
-    assert!(started.elapsed() < Duration::from_secs(1), "503 took {:?}", started.elapsed());
+    assert!(started.elapsed() < ANSWERS_WITHIN, "503 took {:?}", started.elapsed());
     assert!(PostgresStores::connect(&server.url()).await.is_err(), "eager connect must fail while postgres is down");
 
     server.spawn();

@@ -22,7 +22,7 @@ use guard_runtime::Principal;
 mod shared_state;
 use shared_state::{
     alice, assert_all_unavailable, bearer, pay_with, record, seed, until_ok, with_cookie, Backend, Instance, Stores,
-    ALICE, SVC,
+    ALICE, ANSWERS_WITHIN, SVC,
 };
 
 // ---------------------------------------------------------------- server
@@ -183,10 +183,10 @@ async fn a_dead_store_is_503_and_recovery_needs_no_restart() {
     let ran = a.ran() + b.ran();
 
     server.kill();
-    let slowest = assert_all_unavailable(&[&a, &b], &cookie, &csrf, Duration::from_secs(2)).await;
+    let slowest = assert_all_unavailable(&[&a, &b], &cookie, &csrf).await;
     eprintln!("dead redis: slowest 503 took {slowest:?}");
     // Again, once the first failures have started reconnection attempts.
-    assert_all_unavailable(&[&a, &b], &cookie, &csrf, Duration::from_secs(2)).await;
+    assert_all_unavailable(&[&a, &b], &cookie, &csrf).await;
     assert_eq!(a.ran() + b.ran(), ran);
 
     // A fresh server on the same port (empty: nothing was persisted).
@@ -220,7 +220,9 @@ async fn a_hung_store_answers_503_within_the_timeout() {
     let took = started.elapsed();
     server.signal("-CONT");
     eprintln!("hung redis: 503 after {took:?} (timeout 500 ms)");
-    assert!(took >= Duration::from_millis(400) && took < Duration::from_millis(1500), "503 after {took:?}");
+    // Not before the timeout (it is the timeout that answered, not a lost
+    // connection), and not as late as the OS would give up.
+    assert!(took >= Duration::from_millis(400) && took < ANSWERS_WITHIN, "503 after {took:?}");
     assert_eq!(a.ran(), 1);
 
     let took = until_ok(&a, || bearer("GET", "/docs/1", SVC)).await;
@@ -234,7 +236,7 @@ async fn an_app_started_before_redis_serves_once_redis_is_up() {
     let a = instance(&stores, 0);
     let started = Instant::now();
     a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
-    assert!(started.elapsed() < Duration::from_secs(1), "503 took {:?}", started.elapsed());
+    assert!(started.elapsed() < ANSWERS_WITHIN, "503 took {:?}", started.elapsed());
     assert!(RedisStores::connect(&server.url()).await.is_err(), "eager connect must fail while Redis is down");
 
     server.spawn();

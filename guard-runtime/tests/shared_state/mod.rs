@@ -321,8 +321,17 @@ pub async fn denials_on_both_instances_add_up_to_one_threshold(server: &impl Bac
 
 // ------------------------------------------- helpers for failure tests
 
-/// Every kind of request on every instance: 503 `unavailable`, no body, fast.
-pub async fn assert_all_unavailable(instances: &[&Instance], cookie: &str, csrf: &str, limit: Duration) -> Duration {
+/// How long a request may take to be refused when its store is down or
+/// hung: a bound on "answers at all", not a speed check (speed is measured
+/// in `bench/`). The stores here are built with a 500 ms timeout; without
+/// it a request would wait for the OS or the client library to give up (TCP
+/// retries, sqlx's 30 s acquire timeout), which this still tells apart on a
+/// busy machine where a tight bound would flake.
+pub const ANSWERS_WITHIN: Duration = Duration::from_secs(10);
+
+/// Every kind of request on every instance: 503 `unavailable`, no body, and
+/// within [`ANSWERS_WITHIN`].
+pub async fn assert_all_unavailable(instances: &[&Instance], cookie: &str, csrf: &str) -> Duration {
     let before: Vec<usize> = instances.iter().map(|i| i.ran()).collect();
     let mut slowest = Duration::ZERO;
     for instance in instances {
@@ -339,7 +348,7 @@ pub async fn assert_all_unavailable(instances: &[&Instance], cookie: &str, csrf:
     }
     let after: Vec<usize> = instances.iter().map(|i| i.ran()).collect();
     assert_eq!(before, after, "a body ran while the store was down");
-    assert!(slowest < limit, "a 503 took {slowest:?} (limit {limit:?})");
+    assert!(slowest < ANSWERS_WITHIN, "a 503 took {slowest:?}");
     slowest
 }
 
