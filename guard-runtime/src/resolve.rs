@@ -11,7 +11,8 @@ use crate::{StoreError, StoreFuture};
 /// The tenant and owner are shared strings: a resolver that keeps its
 /// objects in memory (a map, a cache in front of a database) hands out a
 /// copy of one for two reference-count increments, not two allocations per
-/// request. Build them from `&str` or `String` with `.into()`.
+/// request (plus the attributes map's, if it has entries). Build them from
+/// `&str` or `String` with `.into()`, which copies the text once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectMeta {
     /// The tenant the object belongs to.

@@ -28,7 +28,7 @@ use sqlx::{Connection, PgConnection};
 mod shared_state;
 use shared_state::{
     alice, assert_all_unavailable, bearer, pay_with, record, seed, until_ok, with_cookie, Backend, Instance, Stores,
-    ALICE, ANSWERS_WITHIN, SVC,
+    ALICE, STORE_TIMEOUT, SVC,
 };
 
 // ---------------------------------------------------------------- server
@@ -288,7 +288,7 @@ fn instance(stores: &PostgresStores, probe_threshold: u32) -> Instance {
 }
 
 fn builder(server: &PgServer) -> PostgresStoresBuilder {
-    PostgresStores::builder(server.url()).timeout(Duration::from_millis(500))
+    PostgresStores::builder(server.url()).timeout(STORE_TIMEOUT)
 }
 
 // -------------------------------------------- two instances, one PostgreSQL
@@ -368,7 +368,7 @@ async fn a_stopped_server_is_503_and_a_restart_needs_no_app_restart() {
 }
 
 #[tokio::test]
-async fn a_hung_server_answers_503_within_the_timeout() {
+async fn a_hung_server_answers_503_after_its_timeout() {
     let server = PgServer::start().await;
     let a = server.instance(5).await;
     seed(&a.tokens).await;
@@ -379,10 +379,11 @@ async fn a_hung_server_answers_503_within_the_timeout() {
     a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
     let took = started.elapsed();
     server.signal_all("-CONT");
-    eprintln!("hung postgres: 503 after {took:?} (timeout 500 ms)");
-    // Not before the timeout (it is the timeout that answered, not a lost
-    // connection), and not as late as the OS would give up.
-    assert!(took >= Duration::from_millis(400) && took < ANSWERS_WITHIN, "503 after {took:?}");
+    eprintln!("hung postgres: 503 after {took:?} (timeout {STORE_TIMEOUT:?})");
+    // Not before the configured timeout (it is the one that answered, not a
+    // lost connection or a library default), and after one timeout, not one
+    // per store call.
+    assert!(took >= STORE_TIMEOUT - Duration::from_millis(100) && took < 3 * STORE_TIMEOUT, "503 after {took:?}");
     assert_eq!(a.ran(), 1);
 
     let took = until_ok(&a, || bearer("GET", "/docs/1", SVC)).await;
@@ -394,9 +395,7 @@ async fn an_app_started_before_postgres_serves_once_postgres_is_up() {
     let mut server = PgServer::not_started();
     let stores = builder(&server).connect_lazy().expect("lazy stores");
     let a = instance(&stores, 0);
-    let started = Instant::now();
     a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
-    assert!(started.elapsed() < ANSWERS_WITHIN, "503 took {:?}", started.elapsed());
     assert!(PostgresStores::connect(&server.url()).await.is_err(), "eager connect must fail while postgres is down");
 
     server.spawn();

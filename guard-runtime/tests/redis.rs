@@ -22,7 +22,7 @@ use guard_runtime::Principal;
 mod shared_state;
 use shared_state::{
     alice, assert_all_unavailable, bearer, pay_with, record, seed, until_ok, with_cookie, Backend, Instance, Stores,
-    ALICE, ANSWERS_WITHIN, SVC,
+    ALICE, STORE_TIMEOUT, SVC,
 };
 
 // ---------------------------------------------------------------- server
@@ -129,7 +129,7 @@ fn instance(stores: &RedisStores, probe_threshold: u32) -> Instance {
 }
 
 fn builder(server: &RedisServer) -> RedisStoresBuilder {
-    RedisStores::builder(server.url()).timeout(Duration::from_millis(500))
+    RedisStores::builder(server.url()).timeout(STORE_TIMEOUT)
 }
 
 // ------------------------------------------------- two instances, one Redis
@@ -208,7 +208,7 @@ async fn a_dead_store_is_503_and_recovery_needs_no_restart() {
 }
 
 #[tokio::test]
-async fn a_hung_store_answers_503_within_the_timeout() {
+async fn a_hung_store_answers_503_after_its_timeout() {
     let server = RedisServer::start();
     let a = server.instance(5).await;
     seed(&a.tokens).await;
@@ -219,10 +219,11 @@ async fn a_hung_store_answers_503_within_the_timeout() {
     a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
     let took = started.elapsed();
     server.signal("-CONT");
-    eprintln!("hung redis: 503 after {took:?} (timeout 500 ms)");
-    // Not before the timeout (it is the timeout that answered, not a lost
-    // connection), and not as late as the OS would give up.
-    assert!(took >= Duration::from_millis(400) && took < ANSWERS_WITHIN, "503 after {took:?}");
+    eprintln!("hung redis: 503 after {took:?} (timeout {STORE_TIMEOUT:?})");
+    // Not before the configured timeout (it is the one that answered, not a
+    // lost connection or a library default), and after one timeout, not one
+    // per store call.
+    assert!(took >= STORE_TIMEOUT - Duration::from_millis(100) && took < 3 * STORE_TIMEOUT, "503 after {took:?}");
     assert_eq!(a.ran(), 1);
 
     let took = until_ok(&a, || bearer("GET", "/docs/1", SVC)).await;
@@ -234,9 +235,7 @@ async fn an_app_started_before_redis_serves_once_redis_is_up() {
     let mut server = RedisServer::not_started();
     let stores = builder(&server).connect_lazy().expect("lazy stores");
     let a = instance(&stores, 0);
-    let started = Instant::now();
     a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
-    assert!(started.elapsed() < ANSWERS_WITHIN, "503 took {:?}", started.elapsed());
     assert!(RedisStores::connect(&server.url()).await.is_err(), "eager connect must fail while Redis is down");
 
     server.spawn();

@@ -140,8 +140,14 @@ impl Instance {
         self.ran.load(Ordering::SeqCst)
     }
 
+    /// Fails the test, rather than hang it, if no answer comes within
+    /// [`ANSWERS_WITHIN`]: a stopped server keeps its connections open, so
+    /// a lost timeout would wait forever.
     pub async fn send(&self, request: Request<Body>) -> Answer {
-        send(&self.router, request).await
+        match tokio::time::timeout(ANSWERS_WITHIN, send(&self.router, request)).await {
+            Ok(answer) => answer,
+            Err(_) => panic!("no answer within {ANSWERS_WITHIN:?}: a store call is not bounded by its timeout"),
+        }
     }
 
     /// Logs alice in on this instance: (cookie header, CSRF token).
@@ -321,16 +327,19 @@ pub async fn denials_on_both_instances_add_up_to_one_threshold(server: &impl Bac
 
 // ------------------------------------------- helpers for failure tests
 
-/// How long a request may take to be refused when its store is down or
-/// hung: a bound on "answers at all", not a speed check (speed is measured
-/// in `bench/`). The stores here are built with a 500 ms timeout; without
-/// it a request would wait for the OS or the client library to give up (TCP
-/// retries, sqlx's 30 s acquire timeout), which this still tells apart on a
-/// busy machine where a tight bound would flake.
+/// The timeout the stores under test are built with: neither guard's
+/// default (1 s) nor the Redis client's own (500 ms), so a test that waits
+/// for it shows that the configured value is the one applied.
+pub const STORE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// How long a request may take to be answered at all: a bound that turns a
+/// hang into a failure, not a speed check (speed is measured in `bench/`).
+/// A stopped (SIGSTOP) server keeps its connections open, so without the
+/// store timeout a request would wait forever; sqlx's own pool gives up
+/// only after 30 s.
 pub const ANSWERS_WITHIN: Duration = Duration::from_secs(10);
 
-/// Every kind of request on every instance: 503 `unavailable`, no body, and
-/// within [`ANSWERS_WITHIN`].
+/// Every kind of request on every instance: 503 `unavailable`, no body ran.
 pub async fn assert_all_unavailable(instances: &[&Instance], cookie: &str, csrf: &str) -> Duration {
     let before: Vec<usize> = instances.iter().map(|i| i.ran()).collect();
     let mut slowest = Duration::ZERO;
@@ -348,7 +357,6 @@ pub async fn assert_all_unavailable(instances: &[&Instance], cookie: &str, csrf:
     }
     let after: Vec<usize> = instances.iter().map(|i| i.ran()).collect();
     assert_eq!(before, after, "a body ran while the store was down");
-    assert!(slowest < ANSWERS_WITHIN, "a 503 took {slowest:?}");
     slowest
 }
 
