@@ -9,13 +9,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
-use axum::http::{header, request::Parts, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, request::Parts, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{de::DeserializeOwned, Serialize};
-use subtle::ConstantTimeEq;
 
 use crate::audit::{Decision, DecisionRecord};
 use crate::authn::{Authenticated, Authentication, SessionId, Via};
+use crate::csrf::{csrf_ok, is_safe};
 use crate::request_id::{RequestId, REQUEST_ID};
 use crate::runtime::Mounted;
 use crate::spec::{Fresh, KeySource, PolicyKind};
@@ -23,8 +23,6 @@ use crate::{
     ActionError, Authorized, BoxFuture, CheckContext, CheckError, Code, ObjectMeta, Principal, Reach, StoreFuture,
 };
 
-const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
-const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 /// `Cache-Control` of every answer the guard's router gives: each was
 /// meant for one caller.
 pub(crate) const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
@@ -474,50 +472,6 @@ fn client_key(parts: &Parts) -> String {
         Some(ConnectInfo(addr)) => format!("addr:{}", addr.ip()),
         None => "addr:unknown".to_owned(),
     }
-}
-
-fn is_safe(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
-}
-
-/// Fetch metadata, `Origin`, and the session-bound token.
-fn csrf_ok(parts: &Parts, expected: &str, allowed_origins: &[String]) -> bool {
-    let headers = &parts.headers;
-    if headers.get_all(SEC_FETCH_SITE).iter().any(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site")) {
-        return false;
-    }
-    let mut origins = headers.get_all(header::ORIGIN).iter();
-    match (origins.next(), origins.next()) {
-        (None, _) => {}
-        (Some(origin), None) => {
-            let Ok(origin) = origin.to_str() else { return false };
-            if !origin_allowed(origin, parts, allowed_origins) {
-                return false;
-            }
-        }
-        (Some(_), Some(_)) => return false,
-    }
-    let mut tokens = headers.get_all(CSRF_HEADER).iter();
-    match (tokens.next(), tokens.next()) {
-        (Some(sent), None) => bool::from(sent.as_bytes().ct_eq(expected.as_bytes())),
-        _ => false,
-    }
-}
-
-/// The app's own origin: one of the configured origins, or else the scheme
-/// and exactly the host the request was sent to (`Host`, or the URI's
-/// authority where HTTP/2 carries it). `null` never matches.
-fn origin_allowed(origin: &str, parts: &Parts, allowed: &[String]) -> bool {
-    if !allowed.is_empty() {
-        return allowed.iter().any(|a| a.eq_ignore_ascii_case(origin));
-    }
-    let host = match parts.headers.get(header::HOST) {
-        Some(host) => host.to_str().ok(),
-        None => parts.uri.authority().map(|a| a.as_str()),
-    };
-    let Some(host) = host else { return false };
-    let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
-    authority.is_some_and(|a| a.eq_ignore_ascii_case(host))
 }
 
 /// Replay keys are single-use per action and principal, so two callers (or

@@ -69,6 +69,7 @@
 pub mod audit;
 pub mod authn;
 mod authorized;
+mod csrf;
 mod error;
 mod fast_map;
 mod gate;
