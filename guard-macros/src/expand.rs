@@ -157,22 +157,29 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                     #private::Box::pin(async move {
                         let mut __guard_gate = #private::Gate::new(__guard_action, &__guard_parts);
                         let __guard_plan = #private::Plan { read: #read, key: #key, check: #check, required: #required };
-                        let ((#(#extractor_vars,)*), __guard_input, __guard_auth) =
-                            match #private::run::<(#(#extractor_tys,)*), #input, __S>(
-                                &mut __guard_gate,
-                                &mut __guard_parts,
-                                &__guard_state,
-                                __guard_body,
-                                __guard_plan,
-                            )
-                            .await
-                            {
-                                #private::Result::Ok(admitted) => admitted,
-                                #private::Result::Err(refusal) => return refusal,
-                            };
-                        #admitted
-                        #(#grants)*
-                        let __guard_output = #name(#(#call_args),*).await;
+                        // The block ends before the body is awaited: what the
+                        // guard hands the body lives in the body's future
+                        // only, not also in a slot of this one, which would
+                        // grow every request's allocation.
+                        let __guard_output = {
+                            let ((#(#extractor_vars,)*), __guard_input, __guard_auth) =
+                                match #private::run::<(#(#extractor_tys,)*), #input, __S>(
+                                    &mut __guard_gate,
+                                    &mut __guard_parts,
+                                    &__guard_state,
+                                    __guard_body,
+                                    __guard_plan,
+                                )
+                                .await
+                                {
+                                    #private::Result::Ok(admitted) => admitted,
+                                    #private::Result::Err(refusal) => return refusal,
+                                };
+                            #admitted
+                            #(#grants)*
+                            #name(#(#call_args),*)
+                        }
+                        .await;
                         __guard_gate.finish(#respond).await
                     })
                 }
