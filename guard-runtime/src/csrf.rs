@@ -1,7 +1,9 @@
-//! Step 4: cross-site request forgery, for cookie sessions on unsafe
-//! methods. A browser attaches the session cookie to any site's request;
-//! only the app's own pages can send its origin and the token bound to the
-//! session.
+//! The CSRF check, for cookie sessions on unsafe methods (the gate's step
+//! 4). A browser attaches the session cookie to any site's request, so such
+//! a request must also carry the token bound to the session, which only the
+//! app's own pages know; a browser's `Sec-Fetch-Site: cross-site` or an
+//! `Origin` other than the app's refuses it even with the token. A request
+//! without `Origin` (a non-browser client) is judged by the token alone.
 
 use axum::http::{header, request::Parts, HeaderName, Method};
 use subtle::ConstantTimeEq;

@@ -146,7 +146,7 @@ impl Instance {
     pub async fn send(&self, request: Request<Body>) -> Answer {
         match tokio::time::timeout(ANSWERS_WITHIN, send(&self.router, request)).await {
             Ok(answer) => answer,
-            Err(_) => panic!("no answer within {ANSWERS_WITHIN:?}: a store call is not bounded by its timeout"),
+            Err(_) => panic!("no answer within {ANSWERS_WITHIN:?}"),
         }
     }
 
