@@ -339,6 +339,14 @@ pub const STORE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// only after 30 s.
 pub const ANSWERS_WITHIN: Duration = Duration::from_secs(10);
 
+/// A request to a hung store was refused after `took`: not before the
+/// configured timeout (it is the one that answered, not a lost connection or
+/// a library default), and after one timeout, not two store calls timing
+/// out in turn.
+pub fn assert_one_timeout(took: Duration) {
+    assert!(took >= STORE_TIMEOUT - Duration::from_millis(100) && took < 2 * STORE_TIMEOUT, "503 after {took:?}");
+}
+
 /// Every kind of request on every instance: 503 `unavailable`, no body ran.
 pub async fn assert_all_unavailable(instances: &[&Instance], cookie: &str, csrf: &str) -> Duration {
     let before: Vec<usize> = instances.iter().map(|i| i.ran()).collect();
