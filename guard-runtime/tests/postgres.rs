@@ -17,17 +17,16 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use guard_runtime::authn::{hash_secret, SessionRecord, SessionStore, TokenRecord, TokenStore};
+use guard_runtime::authn::{hash_secret, SessionStore, TokenRecord, TokenStore};
 use guard_runtime::store::postgres::{PostgresStores, PostgresStoresBuilder};
 use guard_runtime::store::{DenialStore, ReplayStore};
-use guard_runtime::Principal;
 use sqlx::{Connection, PgConnection};
 
 mod shared_state;
 use shared_state::{
-    alice, assert_all_unavailable, assert_one_timeout, bearer, pay_with, record, seed, until_ok, with_cookie, Backend,
+    alice, assert_all_unavailable, bearer, expired_record_json, pay_with, record, seed, until_ok, with_cookie, Backend,
     Instance, Stores, ALICE, STORE_TIMEOUT, SVC,
 };
 
@@ -238,20 +237,30 @@ impl PgServer {
     /// Sends `signal` to the server and all its children (backends and
     /// workers, which each call `setsid`, so no process group reaches them):
     /// the processes whose parent is the postmaster, found by pid in `/proc`.
+    ///
+    /// A stop reaches the postmaster first, and the children are looked up
+    /// only once it is stopped: a backend it forks in between (the pool
+    /// opening a connection) would otherwise miss the signal and go on
+    /// answering.
     fn signal_all(&self, signal: &str) {
         let Some(child) = &self.child else { return };
-        let postmaster = child.id();
-        let mut pids = vec![postmaster.to_string()];
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-            // `pid (comm) state ppid …`; comm may hold spaces, so split after `)`.
-            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1));
-            if ppid == Some(postmaster.to_string().as_str()) {
-                pids.push(entry.file_name().to_string_lossy().into_owned());
+        let postmaster = child.id().to_string();
+        if signal == "-STOP" {
+            kill(signal, std::slice::from_ref(&postmaster));
+            let started = Instant::now();
+            while proc_stat(&postmaster).is_some_and(|(state, _)| state != "T") {
+                assert!(started.elapsed() < Duration::from_secs(5), "the postmaster did not stop");
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
-        let status = Command::new("kill").arg(signal).args(&pids).status().expect("run kill");
-        assert!(status.success() || signal == "-CONT", "kill {signal} {pids:?}");
+        let mut pids = vec![postmaster.clone()];
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let pid = entry.file_name().to_string_lossy().into_owned();
+            if proc_stat(&pid).is_some_and(|(_, ppid)| ppid == postmaster) {
+                pids.push(pid);
+            }
+        }
+        kill(signal, &pids);
     }
 
     /// A raw connection for poking at what the stores wrote.
@@ -275,7 +284,28 @@ async fn exec(conn: &mut PgConnection, sql: &'static str) {
 
 // ---------------------------------------------------------------- app
 
+/// Sends `signal` to `pids` (a `-CONT` to a process that has exited since
+/// is no failure).
+fn kill(signal: &str, pids: &[String]) {
+    let status = Command::new("kill").arg(signal).args(pids).status().expect("run kill");
+    assert!(status.success() || signal == "-CONT", "kill {signal} {pids:?}");
+}
+
+/// A process's state letter and parent pid, from `/proc/PID/stat`.
+fn proc_stat(pid: &str) -> Option<(String, String)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid …`; comm may hold spaces, so split after `)`.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    Some((fields.next()?.to_owned(), fields.next()?.to_owned()))
+}
+
 impl Backend for PgServer {
+    const NAME: &str = "postgres";
+
+    fn signal(&self, signal: &str) {
+        self.signal_all(signal);
+    }
+
     async fn instance(&self, probe_threshold: u32) -> Instance {
         instance(&builder(self).connect().await.expect("connect to postgres"), probe_threshold)
     }
@@ -369,22 +399,7 @@ async fn a_stopped_server_is_503_and_a_restart_needs_no_app_restart() {
 
 #[tokio::test]
 async fn a_hung_server_answers_503_after_its_timeout() {
-    let server = PgServer::start().await;
-    let a = server.instance(5).await;
-    seed(&a.tokens).await;
-    a.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
-
-    server.signal_all("-STOP");
-    let started = Instant::now();
-    a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
-    let took = started.elapsed();
-    server.signal_all("-CONT");
-    eprintln!("hung postgres: 503 after {took:?} (timeout {STORE_TIMEOUT:?})");
-    assert_one_timeout(took);
-    assert_eq!(a.ran(), 1);
-
-    let took = until_ok(&a, || bearer("GET", "/docs/1", SVC)).await;
-    eprintln!("hung postgres: recovered {took:?} after SIGCONT");
+    shared_state::a_hung_server_answers_503_after_its_timeout(&PgServer::start().await).await;
 }
 
 #[tokio::test]
@@ -407,122 +422,37 @@ async fn an_app_started_before_postgres_serves_once_postgres_is_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replay_claims_race_with_exactly_one_winner() {
     let server = PgServer::start().await;
-    let (one, two) = (
-        PostgresStores::connect(&server.url()).await.expect("connect"),
-        builder(&server).connect().await.expect("connect"),
-    );
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..64 {
-        let store = if i % 2 == 0 { one.replay() } else { two.replay() };
-        tasks.spawn(async move { store.claim("nonce-1", Duration::from_millis(600)).await.expect("claim") });
-    }
-    let won = tasks.join_all().await.into_iter().filter(|&won| won).count();
-    assert_eq!(won, 1);
-    assert!(one.replay().is_claimed("nonce-1").await.expect("peek"));
-    assert!(!one.replay().claim("nonce-1", Duration::from_millis(600)).await.expect("claim"));
-    // Other keys are independent; the key is free again once its ttl passed.
-    assert!(!two.replay().is_claimed("nonce-2").await.expect("peek"));
-    assert!(two.replay().claim("nonce-2", Duration::from_secs(60)).await.expect("claim"));
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(!one.replay().is_claimed("nonce-1").await.expect("peek"), "expired key still claimed");
-
-    // Of concurrent re-claims of an expired key, too, exactly one wins.
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..32 {
-        let store = if i % 2 == 0 { one.replay() } else { two.replay() };
-        tasks.spawn(async move { store.claim("nonce-1", Duration::from_secs(60)).await.expect("claim") });
-    }
-    assert_eq!(tasks.join_all().await.into_iter().filter(|&won| won).count(), 1);
-    assert!(!two.replay().claim("nonce-2", Duration::from_secs(60)).await.expect("claim"));
+    let one = PostgresStores::connect(&server.url()).await.expect("connect");
+    let two = builder(&server).connect().await.expect("connect");
+    shared_state::replay_claims_race_with_exactly_one_winner(one.replay(), two.replay(), Duration::from_millis(600))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn denial_windows_add_up_atomically_and_expire() {
     let server = PgServer::start().await;
-    let (one, two) = (
-        PostgresStores::connect(&server.url()).await.expect("connect"),
-        PostgresStores::connect(&server.url()).await.expect("connect"),
-    );
-    let window = Duration::from_millis(800);
-    let empty = one.denials().current("p", window).await.expect("current");
-    assert_eq!((empty.count, empty.resets_in), (0, window));
-
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..50 {
-        let store = if i % 2 == 0 { one.denials() } else { two.denials() };
-        tasks.spawn(async move { store.add("p", window).await.expect("add").count });
-    }
-    let mut counts = tasks.join_all().await;
-    counts.sort_unstable();
-    assert_eq!(counts, (1..=50).collect::<Vec<u32>>(), "every add sees its own count");
-    let now = two.denials().current("p", window).await.expect("current");
-    assert_eq!(now.count, 50);
-    assert!(now.resets_in <= window && now.resets_in > Duration::ZERO, "{:?}", now.resets_in);
-    assert_eq!(one.denials().current("q", window).await.expect("current").count, 0, "keys are independent");
-
-    // The window is fixed: adds do not extend it.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let later = one.denials().add("p", window).await.expect("add");
-    assert_eq!(later.count, 51);
-    assert!(later.resets_in <= Duration::from_millis(400), "window was extended: {:?}", later.resets_in);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(one.denials().current("p", window).await.expect("current").count, 0, "window expired");
-    let reopened = two.denials().add("p", window).await.expect("add");
-    assert_eq!(reopened.count, 1);
-    assert!(reopened.resets_in > Duration::from_millis(650), "{:?}", reopened.resets_in);
+    let one = PostgresStores::connect(&server.url()).await.expect("connect");
+    let two = PostgresStores::connect(&server.url()).await.expect("connect");
+    shared_state::denial_windows_add_up_atomically_and_expire(one.denials(), two.denials(), Duration::from_millis(800))
+        .await;
 }
 
 #[tokio::test]
 async fn sessions_expire_and_revoked_sessions_stay_revoked() {
     let server = PgServer::start().await;
     let stores = PostgresStores::connect(&server.url()).await.expect("connect");
-    let sessions = stores.sessions();
-    let (short, long) = (hash_secret("short"), hash_secret("long"));
-    sessions.save(&short, record(alice(), Duration::from_millis(300))).await.expect("save");
-    sessions.save(&long, record(alice(), Duration::from_secs(60))).await.expect("save");
-    assert!(sessions.load(&short).await.expect("load").is_some());
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(sessions.load(&short).await.expect("load").is_none(), "expired session still loads");
-    assert!(sessions.load(&long).await.expect("load").is_some());
-
-    // A record whose `expires_at` passed reads as None even if its row has not.
+    // A record whose `expires_at` passed, in a row that has not expired.
     let stale = hash_secret("stale");
-    let json = serde_json::to_string(&SessionRecord {
-        expires_at: SystemTime::now() - Duration::from_secs(1),
-        ..record(alice(), Duration::ZERO)
-    })
-    .expect("json");
     let mut conn = server.raw().await;
     sqlx::query(
         "INSERT INTO guard_sessions (id_hash, principal_id, record, expires_at) VALUES ($1, 'alice', $2, now() + interval '1 hour')",
     )
     .bind(&stale)
-    .bind(json)
+    .bind(expired_record_json())
     .execute(&mut conn)
     .await
     .expect("insert");
-    assert!(sessions.load(&stale).await.expect("load").is_none());
-
-    // Saving again after a revocation (a re-authentication racing a logout)
-    // does not bring the session back, nor does revoke_all's.
-    let loaded = sessions.load(&long).await.expect("load").expect("live");
-    sessions.revoke(&long).await.expect("revoke");
-    sessions.save(&long, loaded.clone()).await.expect("save");
-    assert!(sessions.load(&long).await.expect("load").is_none(), "a revoked session came back");
-    let other = hash_secret("other");
-    sessions.save(&other, record(alice(), Duration::from_secs(60))).await.expect("save");
-    sessions.revoke_principal("alice", None).await.expect("revoke all");
-    sessions.save(&other, loaded).await.expect("save");
-    assert!(sessions.load(&other).await.expect("load").is_none(), "a revoked session came back");
-
-    // A session id saved for one principal is never taken over by another.
-    let taken = hash_secret("taken");
-    sessions.save(&taken, record(alice(), Duration::from_secs(60))).await.expect("save");
-    sessions
-        .save(&taken, record(Principal::user("mallory", "acme", ["customer"]), Duration::from_secs(60)))
-        .await
-        .expect("save");
-    assert_eq!(sessions.load(&taken).await.expect("load").expect("live").principal.id, "alice");
+    shared_state::sessions_expire_and_revoked_sessions_stay_revoked(&stores.sessions(), &stale).await;
 
     // Expired rows, revoked ones included, are swept; live ones stay.
     let swept = stores.sweep().await.expect("sweep");
@@ -530,7 +460,8 @@ async fn sessions_expire_and_revoked_sessions_stay_revoked() {
     let left: i64 =
         sqlx::query_scalar("SELECT count(*) FROM guard_sessions").fetch_one(&mut conn).await.expect("count");
     assert_eq!(left, 4, "stale, long, other, taken: revoked rows stay until they expire");
-    assert_eq!(sessions.load(&taken).await.expect("load").expect("live").principal.id, "alice");
+    let taken = stores.sessions().load(&hash_secret("taken")).await.expect("load").expect("live");
+    assert_eq!(taken.principal.id, "alice");
 }
 
 #[tokio::test]

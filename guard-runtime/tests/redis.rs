@@ -12,16 +12,15 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use guard_runtime::authn::{hash_secret, SessionRecord, SessionStore, TokenStore, Tokens};
+use guard_runtime::authn::{hash_secret, SessionStore, TokenStore, Tokens};
 use guard_runtime::store::redis::{RedisStores, RedisStoresBuilder};
 use guard_runtime::store::{DenialStore, ReplayStore};
-use guard_runtime::Principal;
 
 mod shared_state;
 use shared_state::{
-    alice, assert_all_unavailable, assert_one_timeout, bearer, pay_with, record, seed, until_ok, with_cookie, Backend,
+    alice, assert_all_unavailable, bearer, expired_record_json, pay_with, record, seed, until_ok, with_cookie, Backend,
     Instance, Stores, ALICE, STORE_TIMEOUT, SVC,
 };
 
@@ -85,12 +84,6 @@ impl RedisServer {
             let _ = child.wait();
         }
     }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("running").id().to_string();
-        let status = Command::new("kill").args([signal, &pid]).status().expect("run kill");
-        assert!(status.success(), "kill {signal} {pid}");
-    }
 }
 
 impl Drop for RedisServer {
@@ -117,6 +110,14 @@ async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
 // ---------------------------------------------------------------- app
 
 impl Backend for RedisServer {
+    const NAME: &str = "redis";
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().expect("run kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     async fn instance(&self, probe_threshold: u32) -> Instance {
         instance(&builder(self).connect().await.expect("connect to redis"), probe_threshold)
     }
@@ -209,22 +210,7 @@ async fn a_dead_store_is_503_and_recovery_needs_no_restart() {
 
 #[tokio::test]
 async fn a_hung_store_answers_503_after_its_timeout() {
-    let server = RedisServer::start();
-    let a = server.instance(5).await;
-    seed(&a.tokens).await;
-    a.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
-
-    server.signal("-STOP");
-    let started = Instant::now();
-    a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
-    let took = started.elapsed();
-    server.signal("-CONT");
-    eprintln!("hung redis: 503 after {took:?} (timeout {STORE_TIMEOUT:?})");
-    assert_one_timeout(took);
-    assert_eq!(a.ran(), 1);
-
-    let took = until_ok(&a, || bearer("GET", "/docs/1", SVC)).await;
-    eprintln!("hung redis: recovered {took:?} after SIGCONT");
+    shared_state::a_hung_server_answers_503_after_its_timeout(&RedisServer::start()).await;
 }
 
 #[tokio::test]
@@ -246,100 +232,35 @@ async fn an_app_started_before_redis_serves_once_redis_is_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replay_claims_race_with_exactly_one_winner() {
     let server = RedisServer::start();
-    let (one, two) = (
-        RedisStores::connect(&server.url()).await.expect("connect"),
-        builder(&server).connect().await.expect("connect"),
-    );
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..64 {
-        let store = if i % 2 == 0 { one.replay() } else { two.replay() };
-        tasks.spawn(async move { store.claim("nonce-1", Duration::from_millis(300)).await.expect("claim") });
-    }
-    let won = tasks.join_all().await.into_iter().filter(|&won| won).count();
-    assert_eq!(won, 1);
-    assert!(!one.replay().claim("nonce-1", Duration::from_millis(300)).await.expect("claim"));
-    // Other keys are independent; the key is free again once its ttl passed.
-    assert!(two.replay().claim("nonce-2", Duration::from_secs(60)).await.expect("claim"));
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(two.replay().claim("nonce-1", Duration::from_secs(60)).await.expect("claim"));
+    let one = RedisStores::connect(&server.url()).await.expect("connect");
+    let two = builder(&server).connect().await.expect("connect");
+    shared_state::replay_claims_race_with_exactly_one_winner(one.replay(), two.replay(), Duration::from_millis(300))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn denial_windows_add_up_atomically_and_expire() {
     let server = RedisServer::start();
-    let (one, two) = (
-        RedisStores::connect(&server.url()).await.expect("connect"),
-        RedisStores::connect(&server.url()).await.expect("connect"),
-    );
-    let window = Duration::from_millis(600);
-    let empty = one.denials().current("p", window).await.expect("current");
-    assert_eq!((empty.count, empty.resets_in), (0, window));
-
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..50 {
-        let store = if i % 2 == 0 { one.denials() } else { two.denials() };
-        tasks.spawn(async move { store.add("p", window).await.expect("add").count });
-    }
-    let mut counts = tasks.join_all().await;
-    counts.sort_unstable();
-    assert_eq!(counts, (1..=50).collect::<Vec<u32>>(), "every add sees its own count");
-    let now = two.denials().current("p", window).await.expect("current");
-    assert_eq!(now.count, 50);
-    assert!(now.resets_in <= window && now.resets_in > Duration::ZERO, "{:?}", now.resets_in);
-    assert_eq!(one.denials().current("q", window).await.expect("current").count, 0, "keys are independent");
-
-    // The window is fixed: adds do not extend it.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let later = one.denials().add("p", window).await.expect("add");
-    assert_eq!(later.count, 51);
-    assert!(later.resets_in <= Duration::from_millis(300), "window was extended: {:?}", later.resets_in);
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(one.denials().current("p", window).await.expect("current").count, 0, "window expired");
-    let reopened = two.denials().add("p", window).await.expect("add");
-    assert_eq!(reopened.count, 1);
-    assert!(reopened.resets_in > Duration::from_millis(500));
+    let one = RedisStores::connect(&server.url()).await.expect("connect");
+    let two = RedisStores::connect(&server.url()).await.expect("connect");
+    shared_state::denial_windows_add_up_atomically_and_expire(one.denials(), two.denials(), Duration::from_millis(600))
+        .await;
 }
 
 #[tokio::test]
 async fn sessions_expire_and_revoked_sessions_stay_revoked() {
     let server = RedisServer::start();
     let stores = RedisStores::connect(&server.url()).await.expect("connect");
-    let sessions = stores.sessions();
-    let (short, long) = (hash_secret("short"), hash_secret("long"));
-    sessions.save(&short, record(alice(), Duration::from_millis(300))).await.expect("save");
-    sessions.save(&long, record(alice(), Duration::from_secs(60))).await.expect("save");
-    assert!(sessions.load(&short).await.expect("load").is_some());
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(sessions.load(&short).await.expect("load").is_none(), "expired session still loads");
-    assert!(sessions.load(&long).await.expect("load").is_some());
-
-    // A record whose `expires_at` passed reads as None even if Redis still has it.
+    // A record whose `expires_at` passed, under a key Redis still has.
     let stale = hash_secret("stale");
     let mut conn = raw(&server).await;
-    let json = serde_json::to_string(&SessionRecord {
-        expires_at: SystemTime::now() - Duration::from_secs(1),
-        ..record(alice(), Duration::ZERO)
-    })
-    .expect("json");
-    let _: () =
-        redis::cmd("SET").arg(format!("guard:session:{stale}")).arg(json).query_async(&mut conn).await.expect("set");
-    assert!(sessions.load(&stale).await.expect("load").is_none());
-
-    // Saving again after a revocation (a re-authentication racing a logout)
-    // does not bring the session back.
-    let loaded = sessions.load(&long).await.expect("load").expect("live");
-    sessions.revoke(&long).await.expect("revoke");
-    sessions.save(&long, loaded).await.expect("save");
-    assert!(sessions.load(&long).await.expect("load").is_none(), "a revoked session came back");
-
-    // A session id saved for one principal is never taken over by another.
-    let taken = hash_secret("taken");
-    sessions.save(&taken, record(alice(), Duration::from_secs(60))).await.expect("save");
-    sessions
-        .save(&taken, record(Principal::user("mallory", "acme", ["customer"]), Duration::from_secs(60)))
+    let _: () = redis::cmd("SET")
+        .arg(format!("guard:session:{stale}"))
+        .arg(expired_record_json())
+        .query_async(&mut conn)
         .await
-        .expect("save");
-    assert_eq!(sessions.load(&taken).await.expect("load").expect("live").principal.id, "alice");
+        .expect("set");
+    shared_state::sessions_expire_and_revoked_sessions_stay_revoked(&stores.sessions(), &stale).await;
 }
 
 #[tokio::test]

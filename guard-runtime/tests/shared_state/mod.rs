@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
-use guard_runtime::authn::{SessionRecord, SessionStore, Sessions, TokenStore, Tokens};
+use guard_runtime::authn::{hash_secret, SessionRecord, SessionStore, Sessions, TokenStore, Tokens};
 use guard_runtime::store::{DenialStore, ReplayStore};
 use guard_runtime::{
     action, resolve, ActionError, Actions, Authorized, Code, ObjectMeta, Principal, Resolvers, RolePolicy,
@@ -35,7 +35,11 @@ pub struct Stores<S, T, R, D> {
 /// A running server that app instances share: each [`Backend::instance`] is
 /// one more app instance with its own connection to it.
 pub trait Backend {
+    /// The backend's name, for the tests' logs.
+    const NAME: &str;
     fn instance(&self, probe_threshold: u32) -> impl Future<Output = Instance>;
+    /// Sends `signal` (`-STOP`, `-CONT`) to every process of the server.
+    fn signal(&self, signal: &str);
 }
 
 // ---------------------------------------------------------------- app
@@ -323,6 +327,145 @@ pub async fn denials_on_both_instances_add_up_to_one_threshold(server: &impl Bac
     // Another principal is not affected.
     b.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
     assert_eq!((a.ran(), b.ran()), (0, 1));
+}
+
+// ------------------------------------------------------- a hung server
+
+/// A server that stops answering but keeps its connections open (SIGSTOP)
+/// is refused with 503 after the stores' timeout, no body runs, and the app
+/// recovers by itself once the server goes on.
+pub async fn a_hung_server_answers_503_after_its_timeout<B: Backend>(server: &B) {
+    let a = server.instance(5).await;
+    seed(&a.tokens).await;
+    a.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
+
+    server.signal("-STOP");
+    let started = Instant::now();
+    a.send(bearer("GET", "/docs/1", SVC)).await.assert_problem(503, "unavailable");
+    let took = started.elapsed();
+    server.signal("-CONT");
+    eprintln!("hung {}: 503 after {took:?} (timeout {STORE_TIMEOUT:?})", B::NAME);
+    assert_one_timeout(took);
+    assert_eq!(a.ran(), 1);
+
+    let took = until_ok(&a, || bearer("GET", "/docs/1", SVC)).await;
+    eprintln!("hung {}: recovered {took:?} after SIGCONT", B::NAME);
+}
+
+// ------------------------------------ one store, two connections to it
+
+/// Of concurrent claims of one replay key over two connections, exactly one
+/// wins; other keys are independent; once `ttl` has passed the key is free
+/// again, and of concurrent re-claims of it, again exactly one wins.
+pub async fn replay_claims_race_with_exactly_one_winner(one: impl ReplayStore, two: impl ReplayStore, ttl: Duration) {
+    let (one, two) = (Arc::new(one), Arc::new(two));
+    let claim_all = |n: usize, key: &'static str, ttl: Duration| {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..n {
+            let (one, two) = (one.clone(), two.clone());
+            tasks.spawn(async move {
+                let claimed = if i % 2 == 0 { one.claim(key, ttl).await } else { two.claim(key, ttl).await };
+                claimed.expect("claim")
+            });
+        }
+        async move { tasks.join_all().await.into_iter().filter(|&won| won).count() }
+    };
+    assert_eq!(claim_all(64, "nonce-1", ttl).await, 1, "exactly one claim may win");
+    assert!(one.is_claimed("nonce-1").await.expect("peek"));
+    assert!(!one.claim("nonce-1", ttl).await.expect("claim"));
+    assert!(!two.is_claimed("nonce-2").await.expect("peek"), "keys are independent");
+    assert!(two.claim("nonce-2", Duration::from_secs(60)).await.expect("claim"));
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert!(!one.is_claimed("nonce-1").await.expect("peek"), "expired key still claimed");
+
+    assert_eq!(claim_all(32, "nonce-1", Duration::from_secs(60)).await, 1, "exactly one re-claim may win");
+    assert!(!two.claim("nonce-2", Duration::from_secs(60)).await.expect("claim"), "a live key was claimed twice");
+}
+
+/// Concurrent adds over two connections each see their own count; the
+/// window is fixed from the first add (later adds do not extend it) and
+/// starts anew once it has passed.
+pub async fn denial_windows_add_up_atomically_and_expire(
+    one: impl DenialStore,
+    two: impl DenialStore,
+    window: Duration,
+) {
+    let empty = one.current("p", window).await.expect("current");
+    assert_eq!((empty.count, empty.resets_in), (0, window));
+
+    let (one, two) = (Arc::new(one), Arc::new(two));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let (one, two) = (one.clone(), two.clone());
+        tasks.spawn(async move {
+            let added = if i % 2 == 0 { one.add("p", window).await } else { two.add("p", window).await };
+            added.expect("add").count
+        });
+    }
+    let mut counts = tasks.join_all().await;
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=50).collect::<Vec<u32>>(), "every add sees its own count");
+    let now = two.current("p", window).await.expect("current");
+    assert_eq!(now.count, 50);
+    assert!(now.resets_in <= window && now.resets_in > Duration::ZERO, "{:?}", now.resets_in);
+    assert_eq!(one.current("q", window).await.expect("current").count, 0, "keys are independent");
+
+    // The window is fixed: adds do not extend it.
+    tokio::time::sleep(window / 2).await;
+    let later = one.add("p", window).await.expect("add");
+    assert_eq!(later.count, 51);
+    assert!(later.resets_in <= window / 2, "window was extended: {:?}", later.resets_in);
+    tokio::time::sleep(window / 2 + Duration::from_millis(100)).await;
+    assert_eq!(one.current("p", window).await.expect("current").count, 0, "window expired");
+    let reopened = two.add("p", window).await.expect("add");
+    assert_eq!(reopened.count, 1);
+    assert!(reopened.resets_in > window - Duration::from_millis(150), "{:?}", reopened.resets_in);
+}
+
+/// Sessions expire; a record whose `expires_at` passed reads as none even
+/// while the store still holds it (the caller wrote one, raw, under
+/// `stale`); a revoked session never comes back, whether revoked alone or
+/// with all of its principal's; a session id is never taken over by another
+/// principal. Leaves four records: `stale`, and the revoked `long` and
+/// `other`, and the live `taken`, all hashes of those words.
+pub async fn sessions_expire_and_revoked_sessions_stay_revoked(sessions: &impl SessionStore, stale: &str) {
+    let (short, long) = (hash_secret("short"), hash_secret("long"));
+    sessions.save(&short, record(alice(), Duration::from_millis(300))).await.expect("save");
+    sessions.save(&long, record(alice(), Duration::from_secs(60))).await.expect("save");
+    assert!(sessions.load(&short).await.expect("load").is_some());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(sessions.load(&short).await.expect("load").is_none(), "expired session still loads");
+    assert!(sessions.load(&long).await.expect("load").is_some());
+    assert!(sessions.load(stale).await.expect("load").is_none(), "a record past its expiry loads");
+
+    // Saving again after a revocation (a re-authentication racing a logout)
+    // does not bring the session back, nor does it after revoke_all's.
+    let loaded = sessions.load(&long).await.expect("load").expect("live");
+    sessions.revoke(&long).await.expect("revoke");
+    sessions.save(&long, loaded.clone()).await.expect("save");
+    assert!(sessions.load(&long).await.expect("load").is_none(), "a revoked session came back");
+    let other = hash_secret("other");
+    sessions.save(&other, record(alice(), Duration::from_secs(60))).await.expect("save");
+    sessions.revoke_principal("alice", None).await.expect("revoke all");
+    sessions.save(&other, loaded).await.expect("save");
+    assert!(sessions.load(&other).await.expect("load").is_none(), "a revoked session came back");
+
+    // A session id saved for one principal is never taken over by another.
+    let taken = hash_secret("taken");
+    sessions.save(&taken, record(alice(), Duration::from_secs(60))).await.expect("save");
+    sessions
+        .save(&taken, record(Principal::user("mallory", "acme", ["customer"]), Duration::from_secs(60)))
+        .await
+        .expect("save");
+    assert_eq!(sessions.load(&taken).await.expect("load").expect("live").principal.id, "alice");
+}
+
+/// A session record of alice's whose `expires_at` passed a second ago, as
+/// the JSON a store keeps, for a test to write raw.
+pub fn expired_record_json() -> String {
+    let expired =
+        SessionRecord { expires_at: SystemTime::now() - Duration::from_secs(1), ..record(alice(), Duration::ZERO) };
+    serde_json::to_string(&expired).expect("json")
 }
 
 // ------------------------------------------- helpers for failure tests
