@@ -37,7 +37,9 @@ pub fn command(args: &[&str]) -> Command {
     ] {
         cmd.env_remove(var);
     }
-    cmd.env("RUST_LOG", "warn");
+    // The app's own events (keys copied into a shared store, a store not
+    // reachable yet) in its log, printed if the test fails; not sqlx's.
+    cmd.env("RUST_LOG", "info,sqlx=warn");
     cmd
 }
 
@@ -180,6 +182,12 @@ impl Drop for App {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        // A failed test's server log dies with its temporary directory:
+        // show it, so a failure that does not come back can still be read.
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default();
+            eprintln!("--- server {} stderr ---\n{log}--- end ---", self.base);
         }
     }
 }

@@ -283,5 +283,9 @@ impl StoreServer for PgServer {
 impl Drop for PgServer {
     fn drop(&mut self) {
         self.stop();
+        // The log goes with the temporary directory: show it if the test failed.
+        if std::thread::panicking() {
+            eprintln!("--- postgres on port {} log ---\n{}--- end ---", self.port, self.log());
+        }
     }
 }
