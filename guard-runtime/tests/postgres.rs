@@ -224,7 +224,7 @@ impl PgServer {
             let deadline = Instant::now() + Duration::from_secs(10);
             while child.try_wait().ok().flatten().is_none() {
                 if Instant::now() > deadline {
-                    self.signal_all("-KILL");
+                    signal_tree(child.id(), "-KILL");
                     let _ = child.kill();
                     break;
                 }
@@ -234,33 +234,11 @@ impl PgServer {
         }
     }
 
-    /// Sends `signal` to the server and all its children (backends and
-    /// workers, which each call `setsid`, so no process group reaches them):
-    /// the processes whose parent is the postmaster, found by pid in `/proc`.
-    ///
-    /// A stop reaches the postmaster first, and the children are looked up
-    /// only once it is stopped: a backend it forks in between (the pool
-    /// opening a connection) would otherwise miss the signal and go on
-    /// answering.
+    /// Sends `signal` to the server and all its children (see [`signal_tree`]).
     fn signal_all(&self, signal: &str) {
-        let Some(child) = &self.child else { return };
-        let postmaster = child.id().to_string();
-        if signal == "-STOP" {
-            kill(signal, std::slice::from_ref(&postmaster));
-            let started = Instant::now();
-            while proc_stat(&postmaster).is_some_and(|(state, _)| state != "T") {
-                assert!(started.elapsed() < Duration::from_secs(5), "the postmaster did not stop");
-                std::thread::sleep(Duration::from_millis(1));
-            }
+        if let Some(child) = &self.child {
+            signal_tree(child.id(), signal);
         }
-        let mut pids = vec![postmaster.clone()];
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let pid = entry.file_name().to_string_lossy().into_owned();
-            if proc_stat(&pid).is_some_and(|(_, ppid)| ppid == postmaster) {
-                pids.push(pid);
-            }
-        }
-        kill(signal, &pids);
     }
 
     /// A raw connection for poking at what the stores wrote.
@@ -284,11 +262,44 @@ async fn exec(conn: &mut PgConnection, sql: &'static str) {
 
 // ---------------------------------------------------------------- app
 
-/// Sends `signal` to `pids` (a `-CONT` to a process that has exited since
-/// is no failure).
+/// Sends `signal` to the postmaster `pid` and all its children (backends
+/// and workers, which each call `setsid`, so no process group reaches
+/// them): the processes whose parent it is, found in `/proc`.
+///
+/// A stop reaches the postmaster first, and the children are looked up
+/// only once it is stopped: a backend it forks in between (the pool opening
+/// a connection) would otherwise miss the signal and go on answering.
+fn signal_tree(pid: u32, signal: &str) {
+    let postmaster = pid.to_string();
+    if signal == "-STOP" {
+        kill(signal, std::slice::from_ref(&postmaster));
+        let started = Instant::now();
+        loop {
+            match proc_stat(&postmaster).map(|(state, _)| state).as_deref() {
+                Some("T") => break,
+                Some("Z" | "X") | None => panic!("the postmaster exited"),
+                Some(_) => {}
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "the postmaster did not stop");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let mut pids = vec![postmaster.clone()];
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if proc_stat(&pid).is_some_and(|(_, ppid)| ppid == postmaster) {
+            pids.push(pid);
+        }
+    }
+    kill(signal, &pids);
+}
+
+/// Sends `signal` to `pids`. Only a stop must reach every one of them: a
+/// process that exited since the scan needs no `-CONT` or `-KILL` (and a
+/// `-KILL` runs in `Drop`, where a panic would abort).
 fn kill(signal: &str, pids: &[String]) {
     let status = Command::new("kill").arg(signal).args(pids).status().expect("run kill");
-    assert!(status.success() || signal == "-CONT", "kill {signal} {pids:?}");
+    assert!(status.success() || signal != "-STOP", "kill {signal} {pids:?}");
 }
 
 /// A process's state letter and parent pid, from `/proc/PID/stat`.

@@ -209,7 +209,7 @@ async fn a_dead_store_is_503_and_recovery_needs_no_restart() {
 }
 
 #[tokio::test]
-async fn a_hung_store_answers_503_after_its_timeout() {
+async fn a_hung_server_answers_503_after_its_timeout() {
     shared_state::a_hung_server_answers_503_after_its_timeout(&RedisServer::start()).await;
 }
 

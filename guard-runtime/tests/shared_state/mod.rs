@@ -359,12 +359,13 @@ pub async fn a_hung_server_answers_503_after_its_timeout<B: Backend>(server: &B)
 /// again, and of concurrent re-claims of it, again exactly one wins.
 pub async fn replay_claims_race_with_exactly_one_winner(one: impl ReplayStore, two: impl ReplayStore, ttl: Duration) {
     let (one, two) = (Arc::new(one), Arc::new(two));
-    let claim_all = |n: usize, key: &'static str, ttl: Duration| {
+    let claim_all = |n: usize, key: &'static str, claim_ttl: Duration| {
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..n {
             let (one, two) = (one.clone(), two.clone());
             tasks.spawn(async move {
-                let claimed = if i % 2 == 0 { one.claim(key, ttl).await } else { two.claim(key, ttl).await };
+                let claimed =
+                    if i % 2 == 0 { one.claim(key, claim_ttl).await } else { two.claim(key, claim_ttl).await };
                 claimed.expect("claim")
             });
         }
@@ -419,15 +420,16 @@ pub async fn denial_windows_add_up_atomically_and_expire(
     assert_eq!(one.current("p", window).await.expect("current").count, 0, "window expired");
     let reopened = two.add("p", window).await.expect("add");
     assert_eq!(reopened.count, 1);
-    assert!(reopened.resets_in > window - Duration::from_millis(150), "{:?}", reopened.resets_in);
+    assert!(reopened.resets_in > window - window / 6, "{:?}", reopened.resets_in);
 }
 
 /// Sessions expire; a record whose `expires_at` passed reads as none even
 /// while the store still holds it (the caller wrote one, raw, under
 /// `stale`); a revoked session never comes back, whether revoked alone or
 /// with all of its principal's; a session id is never taken over by another
-/// principal. Leaves four records: `stale`, and the revoked `long` and
-/// `other`, and the live `taken`, all hashes of those words.
+/// principal. The ids are the hashes of `short`, `long`, `other` and
+/// `taken`: what the store keeps of them afterwards (expired rows not yet
+/// swept, revocation markers) is the backend's own.
 pub async fn sessions_expire_and_revoked_sessions_stay_revoked(sessions: &impl SessionStore, stale: &str) {
     let (short, long) = (hash_secret("short"), hash_secret("long"));
     sessions.save(&short, record(alice(), Duration::from_millis(300))).await.expect("save");
