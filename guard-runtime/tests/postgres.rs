@@ -260,8 +260,6 @@ async fn exec(conn: &mut PgConnection, sql: &'static str) {
     sqlx::query(sql).execute(conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-// ---------------------------------------------------------------- app
-
 /// Sends `signal` to the postmaster `pid` and all its children (backends
 /// and workers, which each call `setsid`, so no process group reaches
 /// them): the processes whose parent it is, found in `/proc`.
@@ -309,6 +307,8 @@ fn proc_stat(pid: &str) -> Option<(String, String)> {
     let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
     Some((fields.next()?.to_owned(), fields.next()?.to_owned()))
 }
+
+// ---------------------------------------------------------------- app
 
 impl Backend for PgServer {
     const NAME: &str = "postgres";
