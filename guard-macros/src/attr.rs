@@ -10,8 +10,33 @@ use syn::{bracketed, Ident, LitInt, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
 
-pub(crate) const VALID_KEYS: &str =
-    "`requires`, `authenticated`, `public`, `owner`, `tenant`, `resource`, `callers`, `fresh`, `replay`, `check`, `limit`, `crate`";
+/// Every key of the attribute and its parser: the one table both parsing
+/// and the "unknown key" error read, so the list in the error is always
+/// the list that is accepted.
+const KEYS: &[(&str, KeyParser)] = &[
+    ("requires", parse_requires),
+    ("authenticated", parse_authenticated),
+    ("public", parse_public),
+    ("owner", parse_object_key),
+    ("tenant", parse_object_key),
+    ("resource", parse_object_key),
+    ("callers", parse_callers),
+    ("fresh", parse_fresh),
+    ("replay", parse_replay),
+    ("check", parse_check),
+    ("limit", parse_limit),
+    ("state", parse_state),
+    ("crate", parse_crate),
+];
+
+type KeyParser = fn(&mut Ctxt, &mut Args, &Ident, ParseStream) -> syn::Result<()>;
+
+/// The caller kinds `callers = [...]` may name. The runtime's
+/// `CallerSet::from_names` defines them; the generated spec calls it in a
+/// constant, so a name accepted here and unknown there fails the build, and
+/// `tests/ui/action/pass/all-keys.rs` names each of them.
+const CALLER_KINDS: [&str; 3] = ["user", "service", "agent"];
+
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// A key as written, with the span of its name (for "duplicate key" errors
@@ -42,11 +67,14 @@ pub(crate) struct Args {
     pub(crate) owner: Option<Keyed<LitStr>>,
     pub(crate) tenant: Option<Keyed<LitStr>>,
     pub(crate) resource: Option<Keyed<LitStr>>,
-    pub(crate) callers: Option<Keyed<u8>>,
+    /// The kinds named, as written.
+    pub(crate) callers: Option<Keyed<Vec<String>>>,
     pub(crate) fresh: Option<Keyed<Fresh>>,
     pub(crate) replay: Option<Keyed<String>>,
     pub(crate) check: Option<Keyed<Path>>,
     pub(crate) limit: Option<Keyed<usize>>,
+    /// The router state the action's extractors are checked against.
+    pub(crate) state: Option<Keyed<syn::Type>>,
     pub(crate) krate: Option<Keyed<Path>>,
 }
 
@@ -127,143 +155,180 @@ fn set<T>(cx: &mut Ctxt, slot: &mut Option<Keyed<T>>, key: &Ident, value: T) {
 }
 
 fn parse_key(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
-    match key.to_string().as_str() {
-        "requires" => {
-            input.parse::<Token![=]>()?;
-            let list: Vec<LitStr> = if input.peek(syn::token::Bracket) {
-                let content;
-                bracketed!(content in input);
-                Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?.into_iter().collect()
-            } else {
-                vec![input.parse()?]
-            };
-            if list.is_empty() {
-                cx.error(key.span(), "`requires = []` names no permission: list at least one, or write `authenticated` if any signed-in caller may act");
-            }
-            for permission in &list {
-                check_permission(cx, permission);
-            }
-            set(cx, &mut args.requires, key, list);
-        }
-        "authenticated" => set(cx, &mut args.authenticated, key, ()),
-        "public" => {
-            input.parse::<Token![=]>()?;
-            let reason: LitStr = input.parse()?;
-            if reason.value().trim().is_empty() {
-                cx.error(reason.span(), "`public` needs a reason a reviewer can read: `public = \"login form: checks the password itself\"`");
-            }
-            set(cx, &mut args.public, key, reason);
-        }
-        "owner" | "tenant" | "resource" => {
-            input.parse::<Token![=]>()?;
-            let name: LitStr = input.parse()?;
-            // A raw identifier (`r#type`) is no field name a client sends.
-            if name.value().starts_with("r#") || syn::parse_str::<Ident>(&name.value()).is_err() {
-                cx.error(
-                    name.span(),
-                    format_args!("`{key}` names a path parameter or input field: an identifier, like \"order_id\""),
-                );
-            }
-            let slot = match key.to_string().as_str() {
-                "owner" => &mut args.owner,
-                "tenant" => &mut args.tenant,
-                _ => &mut args.resource,
-            };
-            set(cx, slot, key, name);
-        }
-        "callers" => {
-            input.parse::<Token![=]>()?;
-            let kinds: Vec<Ident> = if input.peek(syn::token::Bracket) {
-                let content;
-                bracketed!(content in input);
-                Punctuated::<Ident, Token![,]>::parse_terminated(&content)?.into_iter().collect()
-            } else {
-                vec![input.parse()?]
-            };
-            let mut bits = 0u8;
-            for kind in &kinds {
-                bits |= match kind.to_string().as_str() {
-                    "user" => 1,
-                    "service" => 2,
-                    "agent" => 4,
-                    _ => {
-                        cx.error(
-                            kind.span(),
-                            format_args!("unknown caller kind `{kind}`: expected `user`, `service` or `agent`"),
-                        );
-                        0
-                    }
-                };
-            }
-            if kinds.is_empty() {
-                cx.error(key.span(), "`callers = []` admits nobody: list at least one of `user`, `service`, `agent`");
-            }
-            set(cx, &mut args.callers, key, bits);
-        }
-        "fresh" => {
-            let fresh = if input.peek(Token![=]) {
-                input.parse::<Token![=]>()?;
-                let lit: LitStr = input.parse()?;
-                match parse_duration(&lit.value()) {
-                    Some(secs) => Fresh::Within(secs),
-                    None => {
-                        cx.error(lit.span(), format_args!("`{}` is not a duration: write a whole number and a unit, like \"30s\", \"5m\" or \"1h\"", lit.value()));
-                        Fresh::AppWindow
-                    }
-                }
-            } else {
-                Fresh::AppWindow
-            };
-            set(cx, &mut args.fresh, key, fresh);
-        }
-        "replay" => {
-            let header = if input.peek(Token![=]) {
-                input.parse::<Token![=]>()?;
-                let lit: LitStr = input.parse()?;
-                let name = lit.value().to_ascii_lowercase();
-                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                    cx.error(lit.span(), "`replay` names a header: letters, digits and `-`, like \"x-nonce\"");
-                }
-                name
-            } else {
-                "idempotency-key".to_owned()
-            };
-            set(cx, &mut args.replay, key, header);
-        }
-        "check" => {
-            input.parse::<Token![=]>()?;
-            let path: Path = input.parse()?;
-            set(cx, &mut args.check, key, path);
-        }
-        "limit" => {
-            input.parse::<Token![=]>()?;
-            let (span, bytes) = if input.peek(LitInt) {
-                let lit: LitInt = input.parse()?;
-                (lit.span(), lit.base10_parse::<usize>().ok())
-            } else {
-                let lit: LitStr = input.parse()?;
-                (lit.span(), parse_size(&lit.value()))
-            };
-            match bytes {
-                Some(bytes) if bytes > 0 => set(cx, &mut args.limit, key, bytes),
-                _ => {
-                    cx.error(span, "`limit` is a body size: a number of bytes, or a string like \"16KiB\" or \"1MiB\"")
-                }
-            }
-        }
-        "crate" => {
-            input.parse::<Token![=]>()?;
-            let path: Path = input.parse()?;
-            set(cx, &mut args.krate, key, path);
-        }
-        _ => {
-            cx.error(key.span(), format_args!("unknown key `{key}`: valid keys are {VALID_KEYS}"));
+    let name = key.to_string();
+    match KEYS.iter().find(|(known, _)| *known == name) {
+        Some((_, parse)) => parse(cx, args, key, input),
+        None => {
+            let valid: Vec<String> = KEYS.iter().map(|(known, _)| format!("`{known}`")).collect();
+            cx.error(key.span(), format_args!("unknown key `{key}`: valid keys are {}", valid.join(", ")));
             // Skip its value so the keys after it are still checked.
             while !input.is_empty() && !input.peek(Token![,]) {
                 input.parse::<TokenTree>()?;
             }
+            Ok(())
         }
     }
+}
+
+fn parse_requires(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    input.parse::<Token![=]>()?;
+    let list: Vec<LitStr> = if input.peek(syn::token::Bracket) {
+        let content;
+        bracketed!(content in input);
+        Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?.into_iter().collect()
+    } else {
+        vec![input.parse()?]
+    };
+    if list.is_empty() {
+        cx.error(key.span(), "`requires = []` names no permission: list at least one, or write `authenticated` if any signed-in caller may act");
+    }
+    for permission in &list {
+        check_permission(cx, permission);
+    }
+    set(cx, &mut args.requires, key, list);
+    Ok(())
+}
+
+fn parse_authenticated(cx: &mut Ctxt, args: &mut Args, key: &Ident, _: ParseStream) -> syn::Result<()> {
+    set(cx, &mut args.authenticated, key, ());
+    Ok(())
+}
+
+fn parse_public(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    const HOW: &str = "`public` needs a reason a reviewer can read: write `public = \"why this is safe\"`, like `public = \"login form: checks the password itself\"`";
+    if !input.peek(Token![=]) {
+        cx.error(key.span(), HOW);
+        return Ok(());
+    }
+    input.parse::<Token![=]>()?;
+    let reason: LitStr = input.parse()?;
+    if reason.value().trim().is_empty() {
+        cx.error(reason.span(), HOW);
+    }
+    set(cx, &mut args.public, key, reason);
+    Ok(())
+}
+
+/// `owner`, `tenant` and `resource`: each names something by identifier.
+fn parse_object_key(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    input.parse::<Token![=]>()?;
+    let name: LitStr = input.parse()?;
+    // A raw identifier (`r#type`) is no field name a client sends.
+    if name.value().starts_with("r#") || syn::parse_str::<Ident>(&name.value()).is_err() {
+        cx.error(
+            name.span(),
+            format_args!("`{key}` names a path parameter or input field: an identifier, like \"order_id\""),
+        );
+    }
+    let slot = match key.to_string().as_str() {
+        "owner" => &mut args.owner,
+        "tenant" => &mut args.tenant,
+        _ => &mut args.resource,
+    };
+    set(cx, slot, key, name);
+    Ok(())
+}
+
+fn parse_callers(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    input.parse::<Token![=]>()?;
+    let kinds: Vec<Ident> = if input.peek(syn::token::Bracket) {
+        let content;
+        bracketed!(content in input);
+        Punctuated::<Ident, Token![,]>::parse_terminated(&content)?.into_iter().collect()
+    } else {
+        vec![input.parse()?]
+    };
+    let mut names = Vec::new();
+    for kind in &kinds {
+        let name = kind.to_string();
+        if CALLER_KINDS.contains(&name.as_str()) {
+            names.push(name);
+        } else {
+            let valid: Vec<String> = CALLER_KINDS.iter().map(|k| format!("`{k}`")).collect();
+            cx.error(kind.span(), format_args!("unknown caller kind `{kind}`: expected one of {}", valid.join(", ")));
+        }
+    }
+    if kinds.is_empty() {
+        cx.error(key.span(), "`callers = []` admits nobody: list at least one of `user`, `service`, `agent`");
+    }
+    set(cx, &mut args.callers, key, names);
+    Ok(())
+}
+
+fn parse_fresh(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    let fresh = if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        let lit: LitStr = input.parse()?;
+        match parse_duration(&lit.value()) {
+            Some(secs) => Fresh::Within(secs),
+            None => {
+                cx.error(
+                    lit.span(),
+                    format_args!(
+                        "`{}` is not a duration: write a whole number and a unit, like \"30s\", \"5m\" or \"1h\"",
+                        lit.value()
+                    ),
+                );
+                Fresh::AppWindow
+            }
+        }
+    } else {
+        Fresh::AppWindow
+    };
+    set(cx, &mut args.fresh, key, fresh);
+    Ok(())
+}
+
+fn parse_replay(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    let header = if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        let lit: LitStr = input.parse()?;
+        let name = lit.value().to_ascii_lowercase();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            cx.error(lit.span(), "`replay` names a header: letters, digits and `-`, like \"x-nonce\"");
+        }
+        name
+    } else {
+        "idempotency-key".to_owned()
+    };
+    set(cx, &mut args.replay, key, header);
+    Ok(())
+}
+
+fn parse_check(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    input.parse::<Token![=]>()?;
+    let path: Path = input.parse()?;
+    set(cx, &mut args.check, key, path);
+    Ok(())
+}
+
+fn parse_limit(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    input.parse::<Token![=]>()?;
+    let (span, bytes) = if input.peek(LitInt) {
+        let lit: LitInt = input.parse()?;
+        (lit.span(), lit.base10_parse::<usize>().ok())
+    } else {
+        let lit: LitStr = input.parse()?;
+        (lit.span(), parse_size(&lit.value()))
+    };
+    match bytes {
+        Some(bytes) if bytes > 0 => set(cx, &mut args.limit, key, bytes),
+        _ => cx.error(span, "`limit` is a body size: a number of bytes, or a string like \"16KiB\" or \"1MiB\""),
+    }
+    Ok(())
+}
+
+fn parse_state(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    input.parse::<Token![=]>()?;
+    let ty: syn::Type = input.parse()?;
+    set(cx, &mut args.state, key, ty);
+    Ok(())
+}
+
+fn parse_crate(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    input.parse::<Token![=]>()?;
+    let path: Path = input.parse()?;
+    set(cx, &mut args.krate, key, path);
     Ok(())
 }
 

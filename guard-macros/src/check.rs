@@ -36,7 +36,11 @@ pub(crate) struct Valid<'a> {
     pub(crate) krate: TokenStream,
     pub(crate) route: Option<(String, String)>,
     pub(crate) policy: Policy,
-    pub(crate) callers: u8,
+    /// The caller kinds named; `None` admits every kind.
+    pub(crate) callers: Option<Vec<String>>,
+    /// The router state the extractors are checked against at definition:
+    /// `state = T`, or the `T` of a `State<T>` parameter.
+    pub(crate) state: Option<syn::Type>,
     pub(crate) fresh: Option<Fresh>,
     pub(crate) replay: Option<String>,
     pub(crate) object: Option<Object>,
@@ -59,19 +63,32 @@ pub(crate) fn validate<'a>(cx: &mut Ctxt, args: Args, action: Action<'a>) -> Opt
     if cx.has_errors() {
         return None;
     }
+    let state = args.state.map(|s| s.value).or_else(|| action.params.iter().find_map(|p| state_of(p.ty)));
     Some(Valid {
         original: action.original,
         params: action.params,
         krate: args.krate.map_or_else(|| quote!(::guard_runtime), |k| k.value.into_token_stream()),
         route: args.route.map(|r| (r.method.to_string(), r.path.value())),
         policy: policy?,
-        callers: args.callers.map_or(0b111, |c| c.value),
+        callers: args.callers.map(|c| c.value),
+        state,
         fresh: args.fresh.map(|f| f.value),
         replay: args.replay.map(|r| r.value),
         object,
         check: args.check.map(|c| c.value),
         limit: args.limit.map(|l| l.value),
     })
+}
+
+/// `T` in a `State<T>` parameter: the state the app's router must hold.
+fn state_of(ty: &syn::Type) -> Option<syn::Type> {
+    let syn::Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    match (last.ident == "State", args.args.first(), args.args.len()) {
+        (true, Some(syn::GenericArgument::Type(inner)), 1) => Some(inner.clone()),
+        _ => None,
+    }
 }
 
 /// Exactly one of `requires`, `authenticated`, `public`.

@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 
 use crate::ast::Role;
 use crate::attr::Fresh;
-use crate::check::{Key, Policy, Valid};
+use crate::check::{Key, Object, Policy, Valid};
 
 pub(crate) fn expand(action: &Valid) -> TokenStream {
     let krate = &action.krate;
@@ -16,27 +16,43 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
     let name = &original.sig.ident;
     let vis = &original.vis;
     let docs = original.attrs.iter().filter(|a| a.path().is_ident("doc"));
+    // The user's lint levels hold for what stands for the function too.
+    let lint_levels: Vec<_> =
+        original.attrs.iter().filter(|a| a.path().is_ident("allow") || a.path().is_ident("expect")).collect();
 
     // The user's function, untouched but for its visibility, lives inside
     // `call` so nothing can reach it except through the guard.
     let mut inner = original.clone();
     inner.vis = syn::Visibility::Inherited;
 
+    let requires = match &action.policy {
+        Policy::Requires(list) => Some(quote!(const __GUARD_REQUIRES: &[&str] = &[#(#list),*];)),
+        _ => None,
+    };
     let spec = spec(action, &private);
     // The stand-in type takes the function's name and its span, so "`Routed`
-    // is not implemented for `report`" points at the function.
+    // is not implemented for `report`" points at the function. Unused, it
+    // says nothing: `never_mounted` below does, in words.
     let decl = quote_spanned! {name.span()=>
-        #[allow(non_camel_case_types)]
+        #[allow(non_camel_case_types, dead_code)]
         #[derive(Clone, Copy, Debug)]
         #vis struct #name;
     };
-    let required = required(action);
+    // Read only by the action's `spec`, which only mounting calls: if the
+    // action is never mounted, the lint names this constant ("constant
+    // `create_order_is_never_mounted` is never used").
+    let never_mounted = format_ident!("{}_is_never_mounted", name, span = name.span());
     let routed = action.route.as_ref().map(|_| quote!(impl #private::Routed for #name {}));
 
+    let state = match &action.state {
+        Some(state) => quote!(#state),
+        None => quote!(()),
+    };
     let mut bounds = Vec::new();
+    let mut param_checks = Vec::new();
     let mut grants = Vec::new();
     let mut call_args = Vec::new();
-    let mut grant_asserts = Vec::new();
+    let mut grant_checks = Vec::new();
     let mut extractor_tys = Vec::new();
     let mut extractor_vars = Vec::new();
     let mut input_ty = None;
@@ -46,22 +62,7 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
             Role::Authorized => call_args.push(quote!(__guard_auth)),
             Role::Grant(permission) => {
                 let var = format_ident!("__guard_grant_{}", i);
-                let span = permission.span();
-                let message = format!(
-                    "this action takes `Grant<{ty}>`, but `{ty}` is not among the permissions it requires ({listed}): \
-                     add `{ty}`'s permission to `requires`, or remove the `Grant<{ty}>` parameter",
-                    ty = text(permission),
-                    listed = listed(action),
-                );
-                // Spanned on the permission type, `private` included, so the
-                // error underlines the user's type and not the attribute.
-                let private = respan(private.clone(), span);
-                let krate = respan(krate.clone(), span);
-                grant_asserts.push(quote_spanned! {span=>
-                    const _: () = if !#private::is_required(<#permission as #krate::Permission>::NAME, #required) {
-                        ::core::panic!(#message)
-                    };
-                });
+                grant_checks.push(grant_check(action, permission, i, &private));
                 grants.push(quote! {
                     let #var = match __guard_auth.grant::<#permission>() {
                         #private::Option::Some(grant) => grant,
@@ -76,8 +77,13 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
             }
             Role::Extractor => {
                 let var = format_ident!("__guard_arg_{}", i);
-                let private = respan(private.clone(), ty.span());
-                bounds.push(quote_spanned!(ty.span()=> #ty: #private::Extractor<__S>));
+                let krate = respan(krate.clone(), ty.span());
+                bounds.push(quote_spanned!(ty.span()=> #ty: #krate::ActionParameter<__S>));
+                // Checked where the action is written, mounted or not,
+                // against the state its `State<T>` (or `state = T`) names.
+                param_checks.push(quote_spanned! {ty.span()=>
+                    const _: () = <#ty as #krate::ActionParameter<#state>>::CHECKED;
+                });
                 extractor_tys.push(ty);
                 extractor_vars.push(var.clone());
                 call_args.push(quote!(#var));
@@ -93,10 +99,12 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
         }
         None => (quote!(#private::NoInput), quote!(#private::no_input)),
     };
-    let key = match action.object.as_ref().map(|object| &object.key) {
-        Some(Key::Input(field)) => {
+    let key = match action.object.as_ref() {
+        Some(Object { key: Key::Input(field), owner, .. }) => {
             let field_ident = Ident::new(&field.value(), field.span());
-            let read = quote_spanned!(field.span()=> #private::object_key(&__guard_input.0.#field_ident));
+            let private = respan(private.clone(), field.span());
+            let key_trait = if *owner { quote!(OwnerKey) } else { quote!(TenantKey) };
+            let read = quote_spanned!(field.span()=> #private::#key_trait::object_key(&__guard_input.0.#field_ident));
             quote!(#private::Option::Some(|__guard_input: &#input| #read))
         }
         _ => quote!(#private::Option::None),
@@ -109,12 +117,28 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
         }
         None => quote!(#private::Option::None),
     };
-    let admitted = match action.policy {
-        Policy::Public(_) => quote!(let _ = __guard_auth;),
+    let extractors = quote!((#(#extractor_tys,)*));
+    let guarded = match action.policy {
+        // A public action runs the public steps and takes no proof.
+        Policy::Public(_) => quote! {
+            let ((#(#extractor_vars,)*), __guard_input) =
+                match #private::run_public::<#extractors, #input, __S>(
+                    &mut __guard_gate, &mut __guard_parts, &__guard_state, __guard_body, #read,
+                ).await {
+                    #private::Result::Ok(admitted) => admitted,
+                    #private::Result::Err(refusal) => return refusal,
+                };
+        },
         _ => quote! {
-            let #private::Option::Some(__guard_auth) = __guard_auth else {
-                return __guard_gate.fail_closed().await;
-            };
+            let __guard_plan = #private::Plan { read: #read, key: #key, check: #check };
+            let ((#(#extractor_vars,)*), __guard_input, __guard_auth) =
+                match #private::run::<#extractors, #input, __S>(
+                    &mut __guard_gate, &mut __guard_parts, &__guard_state, __guard_body, __guard_plan,
+                ).await {
+                    #private::Result::Ok(admitted) => admitted,
+                    #private::Result::Err(refusal) => return refusal,
+                };
+            #(#grants)*
         },
     };
     let output = match &original.sig.output {
@@ -131,8 +155,13 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
         #decl
 
         const _: () = {
+            #(#lint_levels)*
+            #[allow(non_upper_case_globals)]
+            const #never_mounted: () = ();
+            #requires
             static __GUARD_SPEC: #private::ActionSpec = #spec;
-            #(#grant_asserts)*
+            #(#grant_checks)*
+            #(#param_checks)*
             impl #private::Sealed for #name {}
             #routed
             impl<__S> #private::GuardedAction<__S> for #name
@@ -141,6 +170,7 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                 #(#bounds,)*
             {
                 fn spec(&self) -> &'static #private::ActionSpec {
+                    let () = #never_mounted;
                     &__GUARD_SPEC
                 }
 
@@ -156,27 +186,12 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                     // the allocations of a plain handler.
                     #private::Box::pin(async move {
                         let mut __guard_gate = #private::Gate::new(__guard_action, &__guard_parts);
-                        let __guard_plan = #private::Plan { read: #read, key: #key, check: #check, required: #required };
                         // The block ends before the body is awaited: what the
                         // guard hands the body lives in the body's future
                         // only, not also in a slot of this one, which would
                         // grow every request's allocation.
                         let __guard_output = {
-                            let ((#(#extractor_vars,)*), __guard_input, __guard_auth) =
-                                match #private::run::<(#(#extractor_tys,)*), #input, __S>(
-                                    &mut __guard_gate,
-                                    &mut __guard_parts,
-                                    &__guard_state,
-                                    __guard_body,
-                                    __guard_plan,
-                                )
-                                .await
-                                {
-                                    #private::Result::Ok(admitted) => admitted,
-                                    #private::Result::Err(refusal) => return refusal,
-                                };
-                            #admitted
-                            #(#grants)*
+                            #guarded
                             #name(#(#call_args),*)
                         }
                         .await;
@@ -188,11 +203,33 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
     }
 }
 
-/// `&["orders:write", ...]`, the permissions the action requires.
-fn required(action: &Valid) -> TokenStream {
-    match &action.policy {
-        Policy::Requires(list) => quote!(&[#(#list),*]),
-        _ => quote!(&[]),
+/// A `Grant<P>` parameter: `P` must be among the permissions the action
+/// requires. The constant names `Required<false>` when it is not, and the
+/// trait the action defines for it carries the message, so the error is
+/// this action's own, on the permission type.
+fn grant_check(action: &Valid, permission: &syn::Type, index: usize, private: &TokenStream) -> TokenStream {
+    let span = permission.span();
+    let message = format!(
+        "this action takes `Grant<{ty}>`, but `{ty}` is not among the permissions it requires ({listed})",
+        ty = text(permission),
+        listed = listed(action),
+    );
+    let label = format!("`{}` is not required by this action", text(permission));
+    let note =
+        format!("add `{ty}`'s permission to `requires`, or remove the `Grant<{ty}>` parameter", ty = text(permission));
+    let requirement = format_ident!("ThisActionRequires{}", index, span = span);
+    let private = respan(private.clone(), span);
+    let krate = &action.krate;
+    quote_spanned! {span=>
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+        trait #requirement {
+            const CHECKED: () = ();
+        }
+        #[diagnostic::do_not_recommend]
+        impl #requirement for #private::Required<true> {}
+        const _: () = <#private::Required<{
+            #private::is_required(<#permission as #krate::Permission>::NAME, __GUARD_REQUIRES)
+        }> as #requirement>::CHECKED;
     }
 }
 
@@ -203,11 +240,14 @@ fn spec(action: &Valid, private: &TokenStream) -> TokenStream {
         None => quote!(#private::Option::None),
     };
     let policy = match &action.policy {
-        Policy::Requires(list) => quote!(#private::PolicyKind::Requires(&[#(#list),*])),
+        Policy::Requires(_) => quote!(#private::PolicyKind::Requires(__GUARD_REQUIRES)),
         Policy::Authenticated => quote!(#private::PolicyKind::Authenticated),
         Policy::Public(reason) => quote!(#private::PolicyKind::Public(#reason)),
     };
-    let callers = action.callers;
+    let callers = match &action.callers {
+        Some(names) => quote!(#private::CallerSet::from_names(&[#(#names),*])),
+        None => quote!(#private::CallerSet::ALL),
+    };
     let fresh = match action.fresh {
         None => quote!(#private::Fresh::Any),
         Some(Fresh::AppWindow) => quote!(#private::Fresh::AppWindow),

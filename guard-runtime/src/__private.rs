@@ -1,9 +1,12 @@
-//! Paths generated code uses. Not public API: no stability promise.
+//! Paths generated code uses, and the macro's output format (the
+//! [`ActionSpec`] it writes). Not public API: no stability promise.
 
+pub use crate::checks::{Denial, Refusal, Verdict};
 pub use crate::gate::Gate;
 pub use crate::mount::{GuardedAction, Routed, Sealed};
 pub use crate::permission::is_required;
-pub use crate::pipeline::{json_input, no_input, run, NoInput, Plan};
+pub use crate::pipeline::{json_input, no_input, run, run_public, KeyFn, NoInput, Plan, ReadFn};
+pub use crate::principal::CallerSet;
 pub use crate::runtime::Mounted;
 pub use crate::spec::{ActionSpec, Fresh, KeySource, ObjectSpec, PolicyKind};
 pub use crate::BoxFuture;
@@ -51,18 +54,6 @@ where
     }
 }
 
-/// An action's parameter other than `Authorized`, `Grant` and `Json`: an
-/// axum extractor for the router's state.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a parameter of an action",
-    label = "not an axum extractor (`FromRequestParts`) for this router's state",
-    note = "an action takes `Authorized`, typed `Grant<P>`s, axum extractors such as `Path<T>`, `Query<T>`, `State<T>` or `HeaderMap`, and a last `Json<T>` input"
-)]
-pub trait Extractor<S>: FromRequestParts<S> + Send {}
-
-#[diagnostic::do_not_recommend]
-impl<S, T: FromRequestParts<S> + Send> Extractor<S> for T {}
-
 /// An action's return type: anything axum can turn into a response.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an action's response",
@@ -81,10 +72,45 @@ impl<T: IntoResponse> Respond for T {
     }
 }
 
-/// An object key taken from an input field.
-pub fn object_key<T: core::fmt::Display + ?Sized>(value: &T) -> Option<std::string::String> {
-    Some(value.to_string())
+/// The input field `owner = "..."` names: it must have a string form.
+#[diagnostic::on_unimplemented(
+    message = "`owner` names an input field of type `{Self}`, which cannot name an object",
+    label = "`owner` needs a field with a string form: a `String`, an integer, any `Display` type",
+    note = "an object key is always present: make the field a `String` (not an `Option`), or name a route parameter instead"
+)]
+pub trait OwnerKey {
+    /// The key, as text.
+    fn object_key(&self) -> Option<std::string::String>;
 }
+
+#[diagnostic::do_not_recommend]
+impl<T: core::fmt::Display + ?Sized> OwnerKey for T {
+    fn object_key(&self) -> Option<std::string::String> {
+        Some(self.to_string())
+    }
+}
+
+/// The input field `tenant = "..."` names: it must have a string form.
+#[diagnostic::on_unimplemented(
+    message = "`tenant` names an input field of type `{Self}`, which cannot name an object",
+    label = "`tenant` needs a field with a string form: a `String`, an integer, any `Display` type",
+    note = "an object key is always present: make the field a `String` (not an `Option`), or name a route parameter instead"
+)]
+pub trait TenantKey {
+    /// The key, as text.
+    fn object_key(&self) -> Option<std::string::String>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: core::fmt::Display + ?Sized> TenantKey for T {
+    fn object_key(&self) -> Option<std::string::String> {
+        Some(self.to_string())
+    }
+}
+
+/// `Required<true>` when a `Grant`'s permission is among those an action
+/// requires: the macro's compile-time check names it.
+pub struct Required<const YES: bool>;
 
 /// Lets the macro name the `Authorized` type through this module.
 pub use crate::Authorized;
@@ -96,7 +122,7 @@ pub fn fallback_spec() -> &'static ActionSpec {
         name: "invalid_action",
         route: None,
         policy: PolicyKind::Requires(&[]),
-        callers: 0,
+        callers: CallerSet::EMPTY,
         fresh: Fresh::Any,
         replay: None,
         object: None,
@@ -111,9 +137,6 @@ pub fn fallback_spec() -> &'static ActionSpec {
 pub fn fallback_call(action: Arc<Mounted>, parts: Parts) -> BoxFuture<'static, Response> {
     Box::pin(async move {
         let mut gate = Gate::new(action, &parts);
-        match gate.open(&parts).await {
-            Ok(()) => gate.fail_closed().await,
-            Err(refusal) => refusal,
-        }
+        gate.fail_closed().await
     })
 }

@@ -20,6 +20,15 @@ use crate::{ObjectMeta, Permission, Principal, Reach, StoreError};
 /// ```
 #[derive(Debug)]
 pub struct Authorized {
+    // One private field, named for the compiler's error when someone tries
+    // to build an `Authorized` by hand ("private field
+    // `only_the_guard_builds_this`"): a privacy error alone would not say why.
+    only_the_guard_builds_this: Proof,
+}
+
+/// What the pipeline found, handed to the body.
+#[derive(Debug)]
+pub(crate) struct Proof {
     pub(crate) principal: std::sync::Arc<Principal>,
     pub(crate) session: Option<SessionId>,
     pub(crate) reach: Reach,
@@ -29,39 +38,44 @@ pub struct Authorized {
 }
 
 impl Authorized {
+    /// The proof of step 10, built by the pipeline alone.
+    pub(crate) fn new(proof: Proof) -> Self {
+        Authorized { only_the_guard_builds_this: proof }
+    }
+
     /// The caller.
     pub fn principal(&self) -> &Principal {
-        &self.principal
+        &self.only_the_guard_builds_this.principal
     }
 
     /// How far the required permissions reach: the narrowest of them.
     pub fn reach(&self) -> Reach {
-        self.reach
+        self.only_the_guard_builds_this.reach
     }
 
     /// For listing queries: `None` if the caller may see every object of
     /// its tenant, `Some(owner_id)` if only objects owned by `owner_id`.
     /// A service account with own-only reach sees nothing: `Some("")`.
     pub fn visible_owner(&self) -> Option<&str> {
-        match self.reach {
+        match self.only_the_guard_builds_this.reach {
             Reach::Tenant => None,
-            Reach::Own => Some(self.principal.owner_id().unwrap_or("")),
+            Reach::Own => Some(self.only_the_guard_builds_this.principal.owner_id().unwrap_or("")),
         }
     }
 
     /// The session that authenticated the request, if it was a cookie session.
     pub fn session(&self) -> Option<&SessionId> {
-        self.session.as_ref()
+        self.only_the_guard_builds_this.session.as_ref()
     }
 
     /// The object the action names, as its resolver described it.
     pub fn object(&self) -> Option<&ObjectMeta> {
-        self.object.as_ref()
+        self.only_the_guard_builds_this.object.as_ref()
     }
 
     /// The request id the audit record carries.
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.only_the_guard_builds_this.request_id.as_deref()
     }
 
     /// A typed grant for `P`, if this action required `P`.
@@ -69,7 +83,10 @@ impl Authorized {
     /// Prefer taking `Grant<P>` as a parameter of the action: the macro then
     /// checks at compile time that the action requires `P`.
     pub fn grant<P: Permission>(&self) -> Option<Grant<P>> {
-        self.required.contains(&P::NAME).then_some(Grant { _permission: PhantomData })
+        self.only_the_guard_builds_this
+            .required
+            .contains(&P::NAME)
+            .then_some(Grant { only_the_guard_mints_grants: PhantomData })
     }
 }
 
@@ -82,10 +99,12 @@ impl Authorized {
 ///
 /// ```compile_fail
 /// guard_runtime::permissions! { pub OrdersWrite = "orders:write"; }
-/// let forged: guard_runtime::Grant<OrdersWrite> = guard_runtime::Grant { _permission: std::marker::PhantomData };
+/// let forged: guard_runtime::Grant<OrdersWrite> = guard_runtime::Grant { only_the_guard_mints_grants: std::marker::PhantomData };
 /// ```
 pub struct Grant<P> {
-    _permission: PhantomData<fn() -> P>,
+    // Private, and named for the compiler's error when someone tries to
+    // mint a grant by hand.
+    only_the_guard_mints_grants: PhantomData<fn() -> P>,
 }
 
 impl<P> Clone for Grant<P> {

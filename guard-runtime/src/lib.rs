@@ -69,13 +69,13 @@
 pub mod audit;
 pub mod authn;
 mod authorized;
-mod csrf;
+mod checks;
 mod error;
 mod fast_map;
 mod gate;
 mod hex;
-mod input;
 mod mount;
+mod parameter;
 pub mod permission;
 mod pipeline;
 pub mod policy;
@@ -99,12 +99,13 @@ pub use axum::Json;
 pub use error::{ActionError, Code, StoreError};
 pub use guard_macros::action;
 pub use mount::{Actions, AuditHandle, GuardedAction, Routed};
+pub use parameter::ActionParameter;
 pub use permission::Permission;
 pub use policy::{Policy, Reach, RolePolicy};
 pub use principal::{CallerKind, Delegation, Principal};
 pub use request_id::RequestId;
 pub use resolve::{ObjectMeta, Resolver, Resolvers};
-pub use spec::{ActionInfo, ActionSpec};
+pub use spec::ActionInfo;
 pub use store_future::StoreFuture;
 
 /// A boxed, sendable future: what [`StoreFuture::new`] wraps.

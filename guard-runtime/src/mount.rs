@@ -11,14 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 
-use crate::audit::{Auditor, TracingSink};
+use crate::audit::Auditor;
+use crate::checks::object::ObjectRule;
+use crate::checks::probing;
 use crate::runtime::{Mounted, Runtime};
-use crate::spec::{KeySource, PolicyKind};
-use crate::store::{DenialStore, MemoryDenialStore, MemoryReplayStore, ReplayStore};
-use crate::{
-    ActionError, ActionInfo, ActionSpec, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolver, Resolvers,
-    StoreError,
-};
+use crate::spec::{ActionInfo, ActionSpec, KeySource, ObjectSpec};
+use crate::store::{DenialStore, ReplayStore};
+use crate::{ActionError, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError};
 
 mod sealed {
     /// Implemented only by `#[action]`.
@@ -110,18 +109,10 @@ pub trait Routed: Sealed {}
 /// # }
 /// ```
 pub struct Actions<S = ()> {
-    authenticator: Arc<dyn Authenticator>,
-    policy: Arc<dyn Policy>,
+    /// The runtime every route will share, configured in place by the
+    /// builder methods.
+    rt: Runtime,
     resolvers: Resolvers,
-    replay: Arc<dyn ReplayStore>,
-    denials: Arc<dyn DenialStore>,
-    auditor: Arc<Auditor>,
-    probe_threshold: u32,
-    probe_window: Duration,
-    reauth_window: Duration,
-    replay_ttl: Duration,
-    body_limit: usize,
-    allowed_origins: Vec<String>,
     routes: Vec<Route<S>>,
     manifest: Vec<ActionInfo>,
 }
@@ -129,10 +120,10 @@ pub struct Actions<S = ()> {
 /// One mounted action, waiting for the runtime `into_router` builds.
 struct Route<S> {
     filter: MethodFilter,
+    method: &'static str,
     path: String,
     spec: &'static ActionSpec,
-    resolver: Option<Arc<dyn Resolver>>,
-    permission: Option<Arc<str>>,
+    object: Option<ObjectRule>,
     call: CallFn<S>,
 }
 
@@ -153,45 +144,35 @@ where
     /// minutes, JSON bodies up to 64 KiB, origin checked against `Host`.
     pub fn new(policy: impl Policy, authenticator: impl Authenticator, resolvers: Resolvers) -> Self {
         Actions {
-            authenticator: Arc::new(authenticator),
-            policy: Arc::new(policy),
+            rt: Runtime::new(Arc::new(policy), Arc::new(authenticator)),
             resolvers,
-            replay: Arc::new(MemoryReplayStore::new()),
-            denials: Arc::new(MemoryDenialStore::new()),
-            auditor: Arc::new(Auditor::new(Arc::new(TracingSink), 4096)),
-            probe_threshold: 20,
-            probe_window: Duration::from_secs(60),
-            reauth_window: Duration::from_secs(300),
-            replay_ttl: Duration::from_secs(24 * 3600),
-            body_limit: 64 * 1024,
-            allowed_origins: Vec::new(),
             routes: Vec::new(),
             manifest: Vec::new(),
         }
     }
 
     /// Sends decision records to `sink` (through a queue of at most
-    /// `capacity` records; default sink: [`TracingSink`]).
+    /// `capacity` records; default sink: [`TracingSink`](crate::audit::TracingSink)).
     pub fn audit(mut self, sink: impl AuditSink, capacity: usize) -> Self {
-        self.auditor = Arc::new(Auditor::new(Arc::new(sink), capacity.max(1)));
+        self.rt.auditor = Arc::new(Auditor::new(Arc::new(sink), capacity.max(1)));
         self
     }
 
     /// A handle that waits for queued audit records to be written. Take it
     /// after [`Actions::audit`].
     pub fn audit_handle(&self) -> AuditHandle {
-        AuditHandle(self.auditor.clone())
+        AuditHandle(self.rt.auditor.clone())
     }
 
     /// Where single-use keys are claimed (default: in-process).
     pub fn replay_store(mut self, store: impl ReplayStore) -> Self {
-        self.replay = Arc::new(store);
+        self.rt.replay = Arc::new(store);
         self
     }
 
     /// Where denials are counted (default: in-process).
     pub fn denial_store(mut self, store: impl DenialStore) -> Self {
-        self.denials = Arc::new(store);
+        self.rt.denials = Arc::new(store);
         self
     }
 
@@ -199,27 +180,26 @@ where
     /// unauthenticated, a client address) gets 429 until the window ends.
     /// `0` turns probing detection off.
     pub fn probing(mut self, threshold: u32, window: Duration) -> Self {
-        self.probe_threshold = threshold;
-        self.probe_window = window;
+        self.rt.probing = probing::Limit { threshold, window };
         self
     }
 
     /// How recent an authentication `fresh` actions need (default 5 minutes).
     pub fn reauth_window(mut self, window: Duration) -> Self {
-        self.reauth_window = window;
+        self.rt.reauth_window = window;
         self
     }
 
     /// The default JSON body limit in bytes (default 64 KiB).
     pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = bytes;
+        self.rt.body_limit = bytes;
         self
     }
 
     /// The origins cookie-authenticated unsafe requests may come from, such
     /// as `https://app.example.com`. Default: the request's own `Host`.
     pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self.rt.allowed_origins = origins.into_iter().map(Into::into).collect();
         self
     }
 
@@ -227,8 +207,8 @@ where
     ///
     /// # Panics
     ///
-    /// At startup, if the action names an object whose resource has no
-    /// resolver.
+    /// At startup, naming the action, if its resource has no resolver or
+    /// another action is already mounted on the same method and path.
     pub fn mount<A: GuardedAction<S> + Routed>(self, action: A) -> Self {
         let (method, path) = action.spec().route.unwrap_or(("GET", "/"));
         self.add(method, path.to_owned(), action.spec(), A::call)
@@ -238,9 +218,10 @@ where
     ///
     /// # Panics
     ///
-    /// At startup, if the attribute already names a route, if the action's
-    /// `owner`/`tenant` path parameter is not in `path`, or if its resource
-    /// has no resolver.
+    /// At startup, naming the action, if the attribute already names a
+    /// route, if the action's `owner`/`tenant` path parameter is not in
+    /// `path`, if its resource has no resolver, or if another action is
+    /// already mounted on the same method and path.
     pub fn mount_at<A: GuardedAction<S>>(self, method: Method, path: &str, action: A) -> Self {
         let spec = action.spec();
         assert!(
@@ -253,30 +234,20 @@ where
     }
 
     /// Not generic over the action: compiled once per app, not per action.
+    /// Everything the macro cannot see (the resolvers, the other routes)
+    /// is checked here, once, so no request meets a half-mounted action.
     fn add(mut self, method: &str, path: String, spec: &'static ActionSpec, call: CallFn<S>) -> Self {
-        let filter =
+        let (filter, method) =
             method_filter(method).unwrap_or_else(|| panic!("action `{}`: unsupported method `{method}`", spec.name));
-        let resolver = spec.object.as_ref().map(|object| {
-            if let KeySource::Path(param) = object.key {
-                assert!(
-                    path.contains(&format!("{{{param}}}")),
-                    "action `{}` reads its object key from the path parameter `{param}`, but `{path}` has no `{{{param}}}`",
-                    spec.name
-                );
-            }
-            self.resolvers.get(object.resource).unwrap_or_else(|| {
-                panic!(
-                    "action `{}` resolves `{}` objects, but no resolver is registered for `{}`: add `Resolvers::new().with(\"{}\", …)`",
-                    spec.name, object.resource, object.resource, object.resource
-                )
-            })
-        });
-        let permission = match spec.policy {
-            PolicyKind::Requires(list) => Some(Arc::<str>::from(list.join(","))),
-            _ => None,
-        };
-        self.manifest.push(spec.info(method, &path, self.reauth_window.as_secs(), self.body_limit));
-        self.routes.push(Route { filter, path, spec, resolver, permission, call });
+        if let Some(other) = self.routes.iter().find(|r| r.method == method && same_route(&r.path, &path)) {
+            panic!(
+                "actions `{}` and `{}` are both mounted on {method} {}: each method and path serves one action, so change one of the routes",
+                other.spec.name, spec.name, path
+            );
+        }
+        let object = spec.object.as_ref().map(|object| object_rule(spec.name, object, &path, &self.resolvers));
+        self.manifest.push(spec.info(method, &path, self.rt.reauth_window.as_secs(), self.rt.body_limit));
+        self.routes.push(Route { filter, method, path, spec, object, call });
         self
     }
 
@@ -291,27 +262,51 @@ where
     /// and every action's response an `x-request-id` (the client's own, or a
     /// new one), the id its audit records carry.
     pub fn into_router(self, state: S) -> Router {
-        let rt = Arc::new(Runtime {
-            authenticator: self.authenticator,
-            policy: self.policy,
-            replay: self.replay,
-            denials: self.denials,
-            auditor: self.auditor,
-            probe_threshold: self.probe_threshold,
-            probe_window: self.probe_window,
-            reauth_window: self.reauth_window,
-            replay_ttl: self.replay_ttl,
-            body_limit: self.body_limit,
-            allowed_origins: self.allowed_origins.into(),
-            request_ids: crate::request_id::RequestIds::new(),
-        });
+        let rt = Arc::new(self.rt);
         let mut router = Router::new();
-        for Route { filter, path, spec, resolver, permission, call } in self.routes {
-            let mounted = Arc::new(Mounted { rt: rt.clone(), spec, resolver, permission });
+        for Route { filter, path, spec, object, call, .. } in self.routes {
+            let permission = spec.policy.required().map(|list| Arc::<str>::from(list.join(",")));
+            let mounted = Arc::new(Mounted { rt: rt.clone(), spec, object, permission });
             router = router.route(&path, on(filter, ActionHandler { call, mounted }));
         }
         router.fallback(not_found).method_not_allowed_fallback(not_found).with_state(state)
     }
+}
+
+/// The object step's rule for an action: its resolver, found now.
+fn object_rule(action: &str, object: &ObjectSpec, path: &str, resolvers: &Resolvers) -> ObjectRule {
+    let param = match object.key {
+        KeySource::Path(param) => {
+            assert!(
+                path.split('/').any(|segment| segment == format!("{{{param}}}")),
+                "action `{action}` reads its object key from the path parameter `{param}`, but `{path}` has no `{{{param}}}`"
+            );
+            Some(param)
+        }
+        KeySource::Input(_) => None,
+    };
+    let resolver = resolvers.get(object.resource).unwrap_or_else(|| {
+        panic!(
+            "action `{action}` resolves `{resource}` objects, but no resolver is registered for `{resource}`: add `Resolvers::new().with(\"{resource}\", …)`",
+            resource = object.resource
+        )
+    });
+    ObjectRule { resource: object.resource, resolver, param, owner: object.owner }
+}
+
+/// Whether two paths are the same route to axum: equal once every
+/// parameter's name is ignored (`/orders/{id}` is `/orders/{order_id}`).
+fn same_route(a: &str, b: &str) -> bool {
+    let shape = |path: &str| -> Vec<String> {
+        path.split('/')
+            .map(|segment| match segment.strip_prefix('{') {
+                Some(param) if param.starts_with('*') => "{*}".to_owned(),
+                Some(_) => "{}".to_owned(),
+                None => segment.to_owned(),
+            })
+            .collect()
+    };
+    shape(a) == shape(b)
 }
 
 /// Unknown routes and methods. Actions' own answers get `no-store` from
@@ -322,13 +317,13 @@ async fn not_found() -> Response {
     response
 }
 
-fn method_filter(method: &str) -> Option<MethodFilter> {
+fn method_filter(method: &str) -> Option<(MethodFilter, &'static str)> {
     Some(match method {
-        "GET" => MethodFilter::GET,
-        "POST" => MethodFilter::POST,
-        "PUT" => MethodFilter::PUT,
-        "PATCH" => MethodFilter::PATCH,
-        "DELETE" => MethodFilter::DELETE,
+        "GET" => (MethodFilter::GET, "GET"),
+        "POST" => (MethodFilter::POST, "POST"),
+        "PUT" => (MethodFilter::PUT, "PUT"),
+        "PATCH" => (MethodFilter::PATCH, "PATCH"),
+        "DELETE" => (MethodFilter::DELETE, "DELETE"),
         _ => return None,
     })
 }

@@ -1,9 +1,16 @@
-//! The order of the guard's steps for one request.
+//! The order of the guard's steps for one request, in one list.
 //!
-//! Generated code makes one call, [`run`], with the action's extractors as a
-//! tuple and its input type: the steps live here, compiled once per
-//! signature, not once per action, and an action's own future has three
-//! suspension points (guard, body, finish) instead of one per step.
+//! Each step is a check of its own in [`checks`](crate::checks); this file
+//! only says in which order they run and what each is handed, numbered as
+//! in DESIGN.md, the README and ARCHITECTURE.md. A refusal goes to the
+//! gate, which audits it, counts it toward probing and answers.
+//!
+//! Generated code makes one call, [`run`] (or [`run_public`]), with the
+//! action's extractors as a tuple and its input type: the steps are compiled
+//! once per signature, not once per action, and an action's own future has
+//! three suspension points (guard, body, finish) instead of one per step.
+
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -12,101 +19,222 @@ use axum::response::Response;
 use axum::Json;
 
 use crate::__private::JsonInput;
+use crate::authn::{Authenticated, Via};
+use crate::authorized::Proof;
+use crate::checks::custom::CheckFn;
+use crate::checks::{
+    authenticate, caller_kind, csrf, custom, extract, freshness, input, object, permission, probing, replay, Refusal,
+    Verdict,
+};
 use crate::gate::Gate;
-use crate::{Authorized, BoxFuture, CheckContext, CheckError, StoreFuture};
-
-/// Reads the object key from an action's decoded input (`owner = "field"`
-/// naming an input field).
-pub(crate) type KeyFn<I> = fn(&I) -> Option<String>;
-
-/// An action's custom check (`check = path`).
-pub(crate) type CheckPtr = for<'a> fn(&'a CheckContext<'a>) -> BoxFuture<'a, Result<(), CheckError>>;
+use crate::runtime::Mounted;
+use crate::{Authorized, CheckContext, Code, Reach, StoreFuture};
 
 /// What an action adds to its spec for [`run`]: the pieces that need its
 /// own types.
 pub struct Plan<I> {
-    /// Reads the input.
+    /// Reads the input (step 7).
     pub read: ReadFn<I>,
     /// Where the object key comes from when it is an input field; `None`
     /// reads the path parameter the spec names (if any).
     pub key: Option<KeyFn<I>>,
-    /// The custom check, if any.
-    pub check: Option<CheckPtr>,
-    /// The permissions the action requires (empty for public and
-    /// authenticated-only actions).
-    pub required: &'static [&'static str],
+    /// The custom check (step 9), if any.
+    pub check: Option<CheckFn>,
 }
+
+/// Reads the object key from an action's decoded input (`owner = "field"`
+/// naming an input field).
+pub type KeyFn<I> = fn(&I) -> Option<String>;
 
 /// Reads an action's input from the body (step 7): [`no_input`] or
 /// [`json_input`]. A function pointer rather than a trait bound on `run`,
 /// so an input type that is not a `JsonInput` is one error, on the type.
-pub(crate) type ReadFn<I> = for<'a> fn(&'a mut Gate, &'a Parts, Body) -> StoreFuture<'a, Result<I, Response>>;
+pub type ReadFn<I> = for<'a> fn(&'a Parts, Body, usize) -> StoreFuture<'a, Verdict<I>>;
 
 /// The input of an action that takes none: the body is not read.
 #[derive(Debug)]
 pub struct NoInput;
 
 /// The input reader of an action without input.
-pub fn no_input<'a>(_: &'a mut Gate, _: &'a Parts, _: Body) -> StoreFuture<'a, Result<NoInput, Response>> {
+pub fn no_input(_: &Parts, _: Body, _: usize) -> StoreFuture<'_, Verdict<NoInput>> {
     StoreFuture::ready(Ok(NoInput))
 }
 
 /// The input reader of an action with a `Json<T>` input: strict decoding.
-pub fn json_input<'a, T: JsonInput>(
-    gate: &'a mut Gate,
-    parts: &'a Parts,
-    body: Body,
-) -> StoreFuture<'a, Result<Json<T>, Response>> {
-    StoreFuture::new(async move { gate.decode(parts, body).await.map(Json) })
+pub fn json_input<T: JsonInput>(parts: &Parts, body: Body, limit: usize) -> StoreFuture<'_, Verdict<Json<T>>> {
+    StoreFuture::new(async move { input::check(parts, body, limit).await.map(Json) })
 }
 
-/// Steps 1 to 10 for one request: authentication to the allow record.
-/// Returns the extracted parameters, the input, and (for actions that are
-/// not public) the proof the body needs; or the refusal, already audited.
+/// Hands a refusal to the gate, which audits it and answers.
+macro_rules! step {
+    ($facts:ident, $action:ident, $verdict:expr) => {
+        match $verdict {
+            Ok(found) => found,
+            Err(refusal) => return Err($facts.refuse($action, refusal).await),
+        }
+    };
+}
+
+/// Steps 1 to 10 for an action that names a policy (`requires` or
+/// `authenticated`). Returns the extracted parameters, the input, and the
+/// proof the body needs; or the refusal, already audited.
 pub async fn run<E, I, S>(
     gate: &mut Gate,
     parts: &mut Parts,
     state: &S,
     body: Body,
     plan: Plan<I>,
-) -> Result<(E, I, Option<Authorized>), Response>
+) -> Result<(E, I, Authorized), Response>
 where
     E: FromRequestParts<S> + Send,
     S: Send + Sync,
 {
-    gate.open(parts).await?;
-    let extracted = gate.extract::<E, S>(parts, state).await?;
-    let input = (plan.read)(gate, parts, body).await?;
-    if gate.names_an_object() {
-        match plan.key {
-            Some(key_of) => {
-                let key = key_of(&input);
-                gate.resolve(key.as_deref()).await?;
-            }
-            None => {
-                // Cannot fail for a matched route; if it did, the miss
-                // denies as 404. The key is borrowed, not copied.
-                let params = RawPathParams::from_request_parts(parts, &()).await.ok();
-                let key = params.as_ref().and_then(|params| gate.path_key(params));
-                gate.resolve(key).await?;
-            }
-        }
+    let Gate { action, facts } = gate;
+    let action: &Mounted = action;
+    let (rt, spec) = (&*action.rt, action.spec);
+    step!(facts, action, audit_is_healthy(action));
+
+    // 1. Authenticate; then the probing limit of whoever that turned out to
+    //    be (the client address, when nobody).
+    let authenticated = authenticate::check(&*rt.authenticator, parts).await;
+    if let Ok(found) = &authenticated {
+        facts.caller = Some(found.principal.clone());
     }
-    if let Some(check) = plan.check {
-        // A retry must read 409 even if its first use changed what the
-        // check sees; the atomic claim still happens after the check.
-        gate.check_replay_unused().await?;
-        let verdict = match gate.check_context(parts) {
-            Some(context) => Some(check(&context).await),
-            None => None,
+    if rt.probing.is_on() && !matches!(authenticated, Err(Refusal::Unavailable(_))) {
+        facts.probe_key = match &authenticated {
+            Ok(found) => probing::principal_key(&found.principal),
+            Err(_) => probing::client_key(parts),
         };
-        gate.checked(verdict).await?;
+        step!(facts, action, probing::check(&*rt.denials, rt.probing, &facts.probe_key).await);
     }
-    if gate.is_public() {
-        gate.admit_public().await?;
-        Ok((extracted, input, None))
+    let Authenticated { principal, via } = step!(facts, action, authenticated);
+
+    // 2. Caller kind.
+    step!(facts, action, caller_kind::check(spec.callers, principal.kind));
+
+    // 3. Freshness, for sessions: a bearer request proves its key anew.
+    if let (Some(max_age), Via::Session { .. }) = (rt.max_age(spec.fresh), &via) {
+        step!(facts, action, freshness::check(max_age, principal.authenticated_at, SystemTime::now()));
+    }
+
+    // 4. CSRF, for cookie sessions on unsafe methods.
+    step!(facts, action, csrf::check(parts, &via, &rt.allowed_origins));
+
+    // 5. The replay header must be there; it is claimed only in step 10.
+    let replay_key = match spec.replay {
+        Some(header) => Some(step!(facts, action, replay::key(parts, header, spec.name, Some(&principal)))),
+        None => None,
+    };
+
+    // 6. Permission: every required one; the narrowest reach wins.
+    let reach = match spec.policy.required() {
+        Some(required) => step!(facts, action, permission::check(&*rt.policy, &principal, required)),
+        None => Reach::Own,
+    };
+
+    // 7. Input: the action's own extractors, then the body.
+    let extracted = step!(facts, action, extract::check::<E, S>(parts, state).await);
+    let input = step!(facts, action, (plan.read)(parts, body, rt.body_limit(spec)).await);
+
+    // 8. Tenant and owner of the object the action names.
+    let object = match &action.object {
+        Some(rule) => {
+            let from_input = plan.key.and_then(|key_of| key_of(&input));
+            // Cannot fail for a matched route; if it did, the miss denies
+            // as 404. The key is borrowed, not copied.
+            let params = match rule.param {
+                Some(_) => RawPathParams::from_request_parts(parts, &()).await.ok(),
+                None => None,
+            };
+            let sent = match (&from_input, &params, rule.param) {
+                (Some(key), _, _) => Some(key.as_str()),
+                (None, Some(params), Some(name)) => params.iter().find(|(k, _)| *k == name).map(|(_, v)| v),
+                _ => None,
+            };
+            let key = object::usable_key(sent);
+            if let Some(key) = key {
+                facts.resource = Some(object::resource_id(rule.resource, key));
+            }
+            Some(step!(facts, action, object::check(rule, key, &principal, reach).await))
+        }
+        None => None,
+    };
+
+    // 9. The action's own check. A replay key already used answers 409
+    //    first, since its first use may have changed what the check sees.
+    if let Some(check) = plan.check {
+        if let Some(key) = &replay_key {
+            step!(facts, action, replay::unused(&*rt.replay, key).await);
+        }
+        let context = CheckContext { principal: &principal, object: object.as_ref(), request: parts };
+        step!(facts, action, custom::check(check, &context).await);
+    }
+
+    // 10. Claim the replay key, audit the allow; then the body runs.
+    if let Some(key) = &replay_key {
+        step!(facts, action, replay::claim(&*rt.replay, key, rt.replay_ttl).await);
+    }
+    facts.allow(action).await?;
+    let authorized = Authorized::new(Proof {
+        session: via.into_session_id(),
+        reach,
+        required: spec.policy.required().unwrap_or_default(),
+        object,
+        request_id: Some(facts.request_id.clone()),
+        principal,
+    });
+    Ok((extracted, input, authorized))
+}
+
+/// The steps of a `public` action: no caller to authenticate or authorize,
+/// but the probing limit of the client address (1), the replay header (5),
+/// the input (7), the replay claim and the allow record (10) all hold.
+pub async fn run_public<E, I, S>(
+    gate: &mut Gate,
+    parts: &mut Parts,
+    state: &S,
+    body: Body,
+    read: ReadFn<I>,
+) -> Result<(E, I), Response>
+where
+    E: FromRequestParts<S> + Send,
+    S: Send + Sync,
+{
+    let Gate { action, facts } = gate;
+    let action: &Mounted = action;
+    let (rt, spec) = (&*action.rt, action.spec);
+    step!(facts, action, audit_is_healthy(action));
+
+    // 1. Nobody to authenticate: the probing limit of the client address.
+    if rt.probing.is_on() {
+        facts.probe_key = probing::client_key(parts);
+        step!(facts, action, probing::check(&*rt.denials, rt.probing, &facts.probe_key).await);
+    }
+
+    // 5. The replay header.
+    let replay_key = match spec.replay {
+        Some(header) => Some(step!(facts, action, replay::key(parts, header, spec.name, None))),
+        None => None,
+    };
+
+    // 7. Input.
+    let extracted = step!(facts, action, extract::check::<E, S>(parts, state).await);
+    let input = step!(facts, action, read(parts, body, rt.body_limit(spec)).await);
+
+    // 10. Claim the replay key, audit the allow.
+    if let Some(key) = &replay_key {
+        step!(facts, action, replay::claim(&*rt.replay, key, rt.replay_ttl).await);
+    }
+    facts.allow(action).await?;
+    Ok((extracted, input))
+}
+
+/// Before any step: a sink that keeps failing means no decision can be
+/// recorded, so none is made.
+fn audit_is_healthy(action: &Mounted) -> Verdict {
+    if action.rt.auditor.is_failing() {
+        Err(Refusal::code(Code::Unavailable))
     } else {
-        let authorized = gate.admit(plan.required).await?;
-        Ok((extracted, input, Some(authorized)))
+        Ok(())
     }
 }

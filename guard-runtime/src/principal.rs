@@ -29,12 +29,65 @@ impl CallerKind {
         }
     }
 
-    pub(crate) const fn bit(self) -> u8 {
-        match self {
-            CallerKind::User => 1,
-            CallerKind::Service => 2,
-            CallerKind::Agent => 4,
+    /// Every kind, in the order the manifest lists them.
+    pub const ALL: [CallerKind; 3] = [CallerKind::User, CallerKind::Service, CallerKind::Agent];
+
+    /// The kind named `name` (as in `callers = [user, agent]`).
+    pub const fn from_name(name: &str) -> Option<CallerKind> {
+        match name.as_bytes() {
+            b"user" => Some(CallerKind::User),
+            b"service" => Some(CallerKind::Service),
+            b"agent" => Some(CallerKind::Agent),
+            _ => None,
         }
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// A set of caller kinds: the `callers = [...]` an action admits. The
+/// macro writes it with [`CallerSet::from_names`], so the names are the
+/// runtime's, checked when the action compiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallerSet(u8);
+
+impl CallerSet {
+    /// No kind.
+    pub const EMPTY: CallerSet = CallerSet(0);
+    /// Every kind: the default of `callers`.
+    pub const ALL: CallerSet =
+        CallerSet::EMPTY.with(CallerKind::User).with(CallerKind::Service).with(CallerKind::Agent);
+
+    /// The set with `kind` added.
+    pub const fn with(self, kind: CallerKind) -> CallerSet {
+        CallerSet(self.0 | kind.bit())
+    }
+
+    /// The kinds named in `names`. Evaluated at compile time in generated
+    /// code: an unknown name fails the build.
+    pub const fn from_names(names: &[&str]) -> CallerSet {
+        let mut set = CallerSet::EMPTY;
+        let mut i = 0;
+        while i < names.len() {
+            match CallerKind::from_name(names[i]) {
+                Some(kind) => set = set.with(kind),
+                None => panic!("unknown caller kind: expected `user`, `service` or `agent`"),
+            }
+            i += 1;
+        }
+        set
+    }
+
+    /// Whether `kind` is in the set.
+    pub const fn contains(self, kind: CallerKind) -> bool {
+        self.0 & kind.bit() != 0
+    }
+
+    /// The kinds in the set, in [`CallerKind::ALL`]'s order.
+    pub fn kinds(self) -> impl Iterator<Item = CallerKind> {
+        CallerKind::ALL.into_iter().filter(move |kind| self.contains(*kind))
     }
 }
 
@@ -131,5 +184,26 @@ impl Principal {
             CallerKind::Agent => self.on_behalf_of.as_ref().map(|d| d.user.as_str()),
             CallerKind::Service => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_named_as_it_prints() {
+        for kind in CallerKind::ALL {
+            assert_eq!(CallerKind::from_name(kind.as_str()), Some(kind));
+        }
+        assert_eq!(CallerKind::from_name("robot"), None);
+    }
+
+    #[test]
+    fn caller_sets_hold_what_they_were_given() {
+        let set = CallerSet::from_names(&["user", "agent"]);
+        assert_eq!(set.kinds().collect::<Vec<_>>(), [CallerKind::User, CallerKind::Agent]);
+        assert_eq!(CallerSet::ALL.kinds().count(), 3);
+        assert!(!CallerSet::EMPTY.contains(CallerKind::User));
     }
 }

@@ -53,6 +53,16 @@ pub enum Via {
     Bearer,
 }
 
+impl Via {
+    /// The session's id, for a cookie session.
+    pub(crate) fn into_session_id(self) -> Option<SessionId> {
+        match self {
+            Via::Session { id, .. } => Some(id),
+            Via::Bearer => None,
+        }
+    }
+}
+
 /// A session id. Its `Debug` is redacted: it is a credential.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionId(pub(crate) String);

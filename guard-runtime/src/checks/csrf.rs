@@ -1,5 +1,4 @@
-//! The CSRF check, for cookie sessions on unsafe methods (the gate's step
-//! 4). A browser attaches the session cookie to any site's request, so such
+//! Step 4: the CSRF check, for cookie sessions on unsafe methods. A browser attaches the session cookie to any site's request, so such
 //! a request must also carry the token bound to the session, which only the
 //! app's own pages know; a browser's `Sec-Fetch-Site: cross-site` or an
 //! `Origin` other than the app's refuses it even with the token. A request
@@ -8,16 +7,31 @@
 use axum::http::{header, request::Parts, HeaderName, Method};
 use subtle::ConstantTimeEq;
 
+use super::{Refusal, Verdict};
+use crate::authn::Via;
+use crate::Code;
+
 const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
+/// Refuses a cookie-authenticated request on an unsafe method that fails
+/// the checks. Bearer requests are sent deliberately: no CSRF risk.
+pub(crate) fn check(parts: &Parts, via: &Via, allowed_origins: &[String]) -> Verdict {
+    match via {
+        Via::Session { csrf_token, .. } if !is_safe(&parts.method) && !csrf_ok(parts, csrf_token, allowed_origins) => {
+            Err(Refusal::code(Code::CsrfFailed))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Methods that must not change state, so need no CSRF proof.
-pub(crate) fn is_safe(method: &Method) -> bool {
+fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
 
 /// Fetch metadata, `Origin`, and the session-bound token.
-pub(crate) fn csrf_ok(parts: &Parts, expected: &str, allowed_origins: &[String]) -> bool {
+fn csrf_ok(parts: &Parts, expected: &str, allowed_origins: &[String]) -> bool {
     let headers = &parts.headers;
     if headers.get_all(SEC_FETCH_SITE).iter().any(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site")) {
         return false;

@@ -1,5 +1,5 @@
-//! Strict JSON input: media type, size limit, duplicate keys, trailing data,
-//! no coercion, and no field the input type does not know.
+//! Step 7: strict JSON input: media type, size limit, duplicate keys,
+//! trailing data, no coercion, and no field the input type does not know.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -270,4 +270,12 @@ mod tests {
             .into_parts();
         assert_eq!(decode_json::<Input>(&parts, body, 256).await.unwrap_err().0, Code::PayloadTooLarge);
     }
+}
+
+/// The step's verdict: the decoded input, or the refusal of [`decode_json`].
+pub(crate) async fn check<T>(parts: &Parts, body: Body, limit: usize) -> super::Verdict<T>
+where
+    T: DeserializeOwned + Serialize,
+{
+    decode_json(parts, body, limit).await.map_err(|(code, detail)| super::Refusal::detailed(code, detail))
 }

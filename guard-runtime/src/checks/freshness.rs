@@ -1,0 +1,40 @@
+//! Step 3: how recent the caller's authentication must be (`fresh`).
+//!
+//! Only a session's authentication time is judged: a bearer request proves
+//! its credential anew, so it is as fresh as it gets (the pipeline skips
+//! this step for it).
+
+use std::time::{Duration, SystemTime};
+
+use super::{Refusal, Verdict};
+use crate::Code;
+
+/// Refuses an authentication made more than `max_age` before `now`.
+pub(crate) fn check(max_age: Duration, authenticated_at: SystemTime, now: SystemTime) -> Verdict {
+    // A clock that went backwards reads as "just now": the session store's
+    // own expiry still bounds it.
+    let age = now.duration_since(authenticated_at).unwrap_or_default();
+    if age > max_age {
+        Err(Refusal::code(Code::ReauthRequired))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    fn refused(verdict: Verdict) -> bool {
+        matches!(verdict, Err(Refusal::Denied(d)) if d.code == Code::ReauthRequired)
+    }
+
+    #[test]
+    fn judges_the_age_of_a_session_against_the_limit() {
+        let now = SystemTime::now();
+        assert!(check(5 * MINUTE, now - 4 * MINUTE, now).is_ok());
+        assert!(refused(check(5 * MINUTE, now - 6 * MINUTE, now)));
+    }
+}
