@@ -198,6 +198,8 @@ fn parse_public(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream)
     const HOW: &str = "`public` needs a reason a reviewer can read: write `public = \"why this is safe\"`, like `public = \"login form: checks the password itself\"`";
     if !input.peek(Token![=]) {
         cx.error(key.span(), HOW);
+        // Still the policy the user chose: no second "declares no policy".
+        set(cx, &mut args.public, key, LitStr::new("", key.span()));
         return Ok(());
     }
     input.parse::<Token![=]>()?;

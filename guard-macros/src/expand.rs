@@ -33,15 +33,37 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
     // The stand-in type takes the function's name and its span, so "`Routed`
     // is not implemented for `report`" points at the function. Unused, it
     // says nothing: `never_mounted` below does, in words.
+    // Its `Clone` and `Debug` are written out, not derived: a derived
+    // `Clone` counts as constructing the type, which would keep
+    // `never_mounted` alive.
     let decl = quote_spanned! {name.span()=>
         #[allow(non_camel_case_types, dead_code)]
-        #[derive(Clone, Copy, Debug)]
         #vis struct #name;
+    };
+    let name_text = name.to_string();
+    let derived = quote! {
+        impl #private::Clone for #name {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+        impl ::core::marker::Copy for #name {}
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(#name_text)
+            }
+        }
     };
     // Read only by the action's `spec`, which only mounting calls: if the
     // action is never mounted, the lint names this constant ("constant
     // `create_order_is_never_mounted` is never used").
     let never_mounted = format_ident!("{}_is_never_mounted", name, span = name.span());
+    // Spanned on the name as a whole: the lint skips items whose span is
+    // the macro's own.
+    let never_mounted_decl = quote_spanned! {name.span()=>
+        #[allow(non_upper_case_globals)]
+        const #never_mounted: () = ();
+    };
     let routed = action.route.as_ref().map(|_| quote!(impl #private::Routed for #name {}));
 
     let state = match &action.state {
@@ -62,7 +84,7 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
             Role::Authorized => call_args.push(quote!(__guard_auth)),
             Role::Grant(permission) => {
                 let var = format_ident!("__guard_grant_{}", i);
-                grant_checks.push(grant_check(action, permission, i, &private));
+                grant_checks.push(grant_check(action, permission, &private));
                 grants.push(quote! {
                     let #var = match __guard_auth.grant::<#permission>() {
                         #private::Option::Some(grant) => grant,
@@ -117,6 +139,7 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
         }
         None => quote!(#private::Option::None),
     };
+    let required_by_this_action = (!grant_checks.is_empty()).then(|| required_by_this_action(action));
     let extractors = quote!((#(#extractor_tys,)*));
     let guarded = match action.policy {
         // A public action runs the public steps and takes no proof.
@@ -156,12 +179,13 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
 
         const _: () = {
             #(#lint_levels)*
-            #[allow(non_upper_case_globals)]
-            const #never_mounted: () = ();
+            #never_mounted_decl
             #requires
             static __GUARD_SPEC: #private::ActionSpec = #spec;
+            #required_by_this_action
             #(#grant_checks)*
             #(#param_checks)*
+            #derived
             impl #private::Sealed for #name {}
             #routed
             impl<__S> #private::GuardedAction<__S> for #name
@@ -204,32 +228,37 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
 }
 
 /// A `Grant<P>` parameter: `P` must be among the permissions the action
-/// requires. The constant names `Required<false>` when it is not, and the
-/// trait the action defines for it carries the message, so the error is
-/// this action's own, on the permission type.
-fn grant_check(action: &Valid, permission: &syn::Type, index: usize, private: &TokenStream) -> TokenStream {
+/// requires. `is_required` decides at compile time; the trait this action
+/// defines carries the message, so the error is this action's own, on the
+/// permission type, and names no internals.
+fn grant_check(action: &Valid, permission: &syn::Type, private: &TokenStream) -> TokenStream {
     let span = permission.span();
-    let message = format!(
-        "this action takes `Grant<{ty}>`, but `{ty}` is not among the permissions it requires ({listed})",
-        ty = text(permission),
-        listed = listed(action),
-    );
-    let label = format!("`{}` is not required by this action", text(permission));
-    let note =
-        format!("add `{ty}`'s permission to `requires`, or remove the `Grant<{ty}>` parameter", ty = text(permission));
-    let requirement = format_ident!("ThisActionRequires{}", index, span = span);
+    let krate = respan(action.krate.clone(), span);
     let private = respan(private.clone(), span);
-    let krate = &action.krate;
     quote_spanned! {span=>
-        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-        trait #requirement {
+        const _: () = <#permission as RequiredByThisAction<{
+            #private::is_required(<#permission as #krate::Permission>::NAME, __GUARD_REQUIRES)
+        }>>::CHECKED;
+    }
+}
+
+/// The trait behind [`grant_check`], defined once per action that takes grants.
+fn required_by_this_action(action: &Valid) -> TokenStream {
+    let message = format!(
+        "this action takes `Grant<{{Self}}>`, but `{{Self}}` is not among the permissions it requires ({})",
+        listed(action)
+    );
+    quote! {
+        #[diagnostic::on_unimplemented(
+            message = #message,
+            label = "`{Self}` is not required by this action",
+            note = "add `{Self}`'s permission to `requires`, or remove the `Grant<{Self}>` parameter"
+        )]
+        trait RequiredByThisAction<const REQUIRED: bool> {
             const CHECKED: () = ();
         }
         #[diagnostic::do_not_recommend]
-        impl #requirement for #private::Required<true> {}
-        const _: () = <#private::Required<{
-            #private::is_required(<#permission as #krate::Permission>::NAME, __GUARD_REQUIRES)
-        }> as #requirement>::CHECKED;
+        impl<P> RequiredByThisAction<true> for P {}
     }
 }
 

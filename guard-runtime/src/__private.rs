@@ -7,6 +7,7 @@ pub use crate::mount::{GuardedAction, Routed, Sealed};
 pub use crate::permission::is_required;
 pub use crate::pipeline::{json_input, no_input, run, run_public, KeyFn, NoInput, Plan, ReadFn};
 pub use crate::principal::CallerSet;
+pub use crate::resolve::{OwnerKey, TenantKey};
 pub use crate::runtime::Mounted;
 pub use crate::spec::{ActionSpec, Fresh, KeySource, ObjectSpec, PolicyKind};
 pub use crate::BoxFuture;
@@ -71,46 +72,6 @@ impl<T: IntoResponse> Respond for T {
         self.into_response()
     }
 }
-
-/// The input field `owner = "..."` names: it must have a string form.
-#[diagnostic::on_unimplemented(
-    message = "`owner` names an input field of type `{Self}`, which cannot name an object",
-    label = "`owner` needs a field with a string form: a `String`, an integer, any `Display` type",
-    note = "an object key is always present: make the field a `String` (not an `Option`), or name a route parameter instead"
-)]
-pub trait OwnerKey {
-    /// The key, as text.
-    fn object_key(&self) -> Option<std::string::String>;
-}
-
-#[diagnostic::do_not_recommend]
-impl<T: core::fmt::Display + ?Sized> OwnerKey for T {
-    fn object_key(&self) -> Option<std::string::String> {
-        Some(self.to_string())
-    }
-}
-
-/// The input field `tenant = "..."` names: it must have a string form.
-#[diagnostic::on_unimplemented(
-    message = "`tenant` names an input field of type `{Self}`, which cannot name an object",
-    label = "`tenant` needs a field with a string form: a `String`, an integer, any `Display` type",
-    note = "an object key is always present: make the field a `String` (not an `Option`), or name a route parameter instead"
-)]
-pub trait TenantKey {
-    /// The key, as text.
-    fn object_key(&self) -> Option<std::string::String>;
-}
-
-#[diagnostic::do_not_recommend]
-impl<T: core::fmt::Display + ?Sized> TenantKey for T {
-    fn object_key(&self) -> Option<std::string::String> {
-        Some(self.to_string())
-    }
-}
-
-/// `Required<true>` when a `Grant`'s permission is among those an action
-/// requires: the macro's compile-time check names it.
-pub struct Required<const YES: bool>;
 
 /// Lets the macro name the `Authorized` type through this module.
 pub use crate::Authorized;

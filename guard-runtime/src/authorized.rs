@@ -37,12 +37,14 @@ pub(crate) struct Proof {
     pub(crate) request_id: Option<crate::RequestId>,
 }
 
-impl Authorized {
-    /// The proof of step 10, built by the pipeline alone.
-    pub(crate) fn new(proof: Proof) -> Self {
-        Authorized { only_the_guard_builds_this: proof }
-    }
+/// The proof of step 10, built by the pipeline alone. A free function, not
+/// an associated one: the compiler would suggest that to whoever tries to
+/// build an `Authorized` by hand.
+pub(crate) fn admit(proof: Proof) -> Authorized {
+    Authorized { only_the_guard_builds_this: proof }
+}
 
+impl Authorized {
     /// The caller.
     pub fn principal(&self) -> &Principal {
         &self.only_the_guard_builds_this.principal

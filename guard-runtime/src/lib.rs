@@ -99,12 +99,12 @@ pub use axum::Json;
 pub use error::{ActionError, Code, StoreError};
 pub use guard_macros::action;
 pub use mount::{Actions, AuditHandle, GuardedAction, Routed};
-pub use parameter::ActionParameter;
+pub use parameter::{ActionParameter, ActionParameters};
 pub use permission::Permission;
 pub use policy::{Policy, Reach, RolePolicy};
 pub use principal::{CallerKind, Delegation, Principal};
 pub use request_id::RequestId;
-pub use resolve::{ObjectMeta, Resolver, Resolvers};
+pub use resolve::{ObjectMeta, OwnerKey, Resolver, Resolvers, TenantKey};
 pub use spec::ActionInfo;
 pub use store_future::StoreFuture;
 

@@ -20,13 +20,14 @@ use axum::Json;
 
 use crate::__private::JsonInput;
 use crate::authn::{Authenticated, Via};
-use crate::authorized::Proof;
+use crate::authorized::{self, Proof};
 use crate::checks::custom::CheckFn;
 use crate::checks::{
     authenticate, caller_kind, csrf, custom, extract, freshness, input, object, permission, probing, replay, Refusal,
     Verdict,
 };
 use crate::gate::Gate;
+use crate::parameter::ActionParameters;
 use crate::runtime::Mounted;
 use crate::{Authorized, CheckContext, Code, Reach, StoreFuture};
 
@@ -86,7 +87,7 @@ pub async fn run<E, I, S>(
     plan: Plan<I>,
 ) -> Result<(E, I, Authorized), Response>
 where
-    E: FromRequestParts<S> + Send,
+    E: ActionParameters<S>,
     S: Send + Sync,
 {
     let Gate { action, facts } = gate;
@@ -175,7 +176,7 @@ where
         step!(facts, action, replay::claim(&*rt.replay, key, rt.replay_ttl).await);
     }
     facts.allow(action).await?;
-    let authorized = Authorized::new(Proof {
+    let authorized = authorized::admit(Proof {
         session: via.into_session_id(),
         reach,
         required: spec.policy.required().unwrap_or_default(),
@@ -197,7 +198,7 @@ pub async fn run_public<E, I, S>(
     read: ReadFn<I>,
 ) -> Result<(E, I), Response>
 where
-    E: FromRequestParts<S> + Send,
+    E: ActionParameters<S>,
     S: Send + Sync,
 {
     let Gate { action, facts } = gate;

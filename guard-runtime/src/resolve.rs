@@ -117,3 +117,44 @@ impl Resolvers {
         self.by_resource.get(resource).cloned()
     }
 }
+
+/// The type of an input field that `owner = "..."` names: anything with a
+/// string form (`Display`), which is the object's key. Implemented for every
+/// such type; there is nothing to implement.
+#[diagnostic::on_unimplemented(
+    message = "`owner` names an input field of type `{Self}`, which cannot name an object",
+    label = "`owner` needs a field with a string form: a `String`, an integer, any `Display` type",
+    note = "an object key is always present: make the field a `String` (not an `Option`), or name a route parameter instead"
+)]
+pub trait OwnerKey {
+    /// The key, as text.
+    #[doc(hidden)]
+    fn object_key(&self) -> Option<std::string::String>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: core::fmt::Display + ?Sized> OwnerKey for T {
+    fn object_key(&self) -> Option<std::string::String> {
+        Some(self.to_string())
+    }
+}
+
+/// The type of an input field that `tenant = "..."` names: anything with a
+/// string form (`Display`). Implemented for every such type.
+#[diagnostic::on_unimplemented(
+    message = "`tenant` names an input field of type `{Self}`, which cannot name an object",
+    label = "`tenant` needs a field with a string form: a `String`, an integer, any `Display` type",
+    note = "an object key is always present: make the field a `String` (not an `Option`), or name a route parameter instead"
+)]
+pub trait TenantKey {
+    /// The key, as text.
+    #[doc(hidden)]
+    fn object_key(&self) -> Option<std::string::String>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: core::fmt::Display + ?Sized> TenantKey for T {
+    fn object_key(&self) -> Option<std::string::String> {
+        Some(self.to_string())
+    }
+}

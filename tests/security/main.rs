@@ -13,6 +13,7 @@ mod faults;
 mod freshness;
 mod input;
 mod manifest;
+mod mounting;
 mod object;
 mod permission;
 mod probing;

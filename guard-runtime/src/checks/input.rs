@@ -178,6 +178,14 @@ impl<'de> Visitor<'de> for StrictValue {
     }
 }
 
+/// The step's verdict: the decoded input, or the refusal of [`decode_json`].
+pub(crate) async fn check<T>(parts: &Parts, body: Body, limit: usize) -> super::Verdict<T>
+where
+    T: DeserializeOwned + Serialize,
+{
+    decode_json(parts, body, limit).await.map_err(|(code, detail)| super::Refusal::detailed(code, detail))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,12 +278,4 @@ mod tests {
             .into_parts();
         assert_eq!(decode_json::<Input>(&parts, body, 256).await.unwrap_err().0, Code::PayloadTooLarge);
     }
-}
-
-/// The step's verdict: the decoded input, or the refusal of [`decode_json`].
-pub(crate) async fn check<T>(parts: &Parts, body: Body, limit: usize) -> super::Verdict<T>
-where
-    T: DeserializeOwned + Serialize,
-{
-    decode_json(parts, body, limit).await.map_err(|(code, detail)| super::Refusal::detailed(code, detail))
 }

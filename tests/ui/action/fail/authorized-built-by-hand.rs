@@ -1,7 +1,7 @@
-use guard_runtime::{Authorized, Principal, Reach};
+use guard_runtime::Authorized;
 
-fn forge(principal: Principal) -> Authorized {
-    Authorized { principal: std::sync::Arc::new(principal), session: None, reach: Reach::Tenant, required: &[], object: None, request_id: None }
+fn forge() -> Authorized {
+    Authorized {}
 }
 
 fn main() {

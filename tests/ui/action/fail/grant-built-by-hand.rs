@@ -5,7 +5,7 @@ guard_runtime::permissions! {
 }
 
 fn forge() -> Grant<OrdersWrite> {
-    Grant { _permission: std::marker::PhantomData }
+    Grant {}
 }
 
 fn main() {

@@ -1,0 +1,8 @@
+use guard_runtime::action;
+
+#[action(GET "/health", public)]
+async fn health() -> &'static str {
+    "ok"
+}
+
+fn main() {}
