@@ -34,7 +34,7 @@ fn two_actions_on_one_method_and_path_name_both() {
 
 #[test]
 #[should_panic(
-    expected = "actions `cancel_order` and `import_orders` are both mounted on POST /orders/{order_id}/cancel"
+    expected = "actions `import_orders` and `cancel_order` are both mounted on POST /orders/{order_id}/cancel"
 )]
 fn parameter_names_do_not_make_routes_different() {
     let _ = actions().mount_at(Method::POST, "/orders/{id}/cancel", import_orders).mount(cancel_order);
