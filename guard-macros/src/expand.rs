@@ -262,71 +262,56 @@ fn required_by_this_action(action: &Valid) -> TokenStream {
     }
 }
 
+/// The action's `ActionSpec`: the keys it gives, over `ActionSpec::NONE`.
 fn spec(action: &Valid, private: &TokenStream) -> TokenStream {
     let name = action.original.sig.ident.to_string();
-    let route = match &action.route {
-        Some((method, path)) => quote!(#private::Option::Some((#method, #path))),
-        None => quote!(#private::Option::None),
-    };
-    let policy = match &action.policy {
-        Policy::Requires(_) => quote!(#private::PolicyKind::Requires(__GUARD_REQUIRES)),
-        Policy::Authenticated => quote!(#private::PolicyKind::Authenticated),
-        Policy::Public(reason) => quote!(#private::PolicyKind::Public(#reason)),
-    };
-    let callers = match &action.callers {
-        Some(names) => quote!(#private::CallerSet::from_names(&[#(#names),*])),
-        None => quote!(#private::CallerSet::ALL),
-    };
-    let fresh = match action.fresh {
-        None => quote!(#private::Fresh::Any),
-        Some(Fresh::AppWindow) => quote!(#private::Fresh::AppWindow),
-        Some(Fresh::Within(secs)) => quote!(#private::Fresh::Within(#secs)),
-    };
-    let replay = option(action.replay.as_ref().map(|h| quote!(#h)), private);
-    let object = option(
-        action.object.as_ref().map(|object| {
-            let resource = &object.resource;
-            let owner = object.owner;
-            let key = match &object.key {
-                Key::Path(name) => quote!(#private::KeySource::Path(#name)),
-                Key::Input(field) => {
-                    let field = field.value();
-                    quote!(#private::KeySource::Input(#field))
-                }
-            };
-            quote!(#private::ObjectSpec { resource: #resource, key: #key, owner: #owner })
-        }),
-        private,
-    );
-    let check = option(
-        action.check.as_ref().map(|path| {
-            let text = text(path);
-            quote!(#text)
-        }),
-        private,
-    );
-    let limit = option(action.limit.map(|l| quote!(#l)), private);
-    let input = action.params.iter().any(|p| matches!(p.role, Role::Json(_)));
-    quote! {
-        #private::ActionSpec {
-            name: #name,
-            route: #route,
-            policy: #policy,
-            callers: #callers,
-            fresh: #fresh,
-            replay: #replay,
-            object: #object,
-            check: #check,
-            body_limit: #limit,
-            input: #input,
-        }
+    let mut fields = vec![quote!(name: #name)];
+    if let Some((method, path)) = &action.route {
+        fields.push(quote!(route: #private::Option::Some((#method, #path))));
     }
-}
-
-fn option(value: Option<TokenStream>, private: &TokenStream) -> TokenStream {
-    match value {
-        Some(value) => quote!(#private::Option::Some(#value)),
-        None => quote!(#private::Option::None),
+    fields.push(match &action.policy {
+        Policy::Requires(_) => quote!(policy: #private::PolicyKind::Requires(__GUARD_REQUIRES)),
+        Policy::Authenticated => quote!(policy: #private::PolicyKind::Authenticated),
+        Policy::Public(reason) => quote!(policy: #private::PolicyKind::Public(#reason)),
+    });
+    fields.push(match &action.callers {
+        Some(names) => quote!(callers: #private::CallerSet::from_names(&[#(#names),*])),
+        None => quote!(callers: #private::CallerSet::ALL),
+    });
+    match action.fresh {
+        None => {}
+        Some(Fresh::AppWindow) => fields.push(quote!(fresh: #private::Fresh::AppWindow)),
+        Some(Fresh::Within(secs)) => fields.push(quote!(fresh: #private::Fresh::Within(#secs))),
+    }
+    if let Some(header) = &action.replay {
+        fields.push(quote!(replay: #private::Option::Some(#header)));
+    }
+    if let Some(object) = &action.object {
+        let resource = &object.resource;
+        let owner = object.owner;
+        let key = match &object.key {
+            Key::Path(name) => quote!(#private::KeySource::Path(#name)),
+            Key::Input(field) => {
+                let field = field.value();
+                quote!(#private::KeySource::Input(#field))
+            }
+        };
+        fields.push(
+            quote!(object: #private::Option::Some(#private::ObjectSpec { resource: #resource, key: #key, owner: #owner })),
+        );
+    }
+    if let Some(path) = &action.check {
+        let text = text(path);
+        fields.push(quote!(check: #private::Option::Some(#text)));
+    }
+    if let Some(limit) = action.limit {
+        fields.push(quote!(body_limit: #private::Option::Some(#limit)));
+    }
+    if action.params.iter().any(|p| matches!(p.role, Role::Json(_))) {
+        fields.push(quote!(input: true));
+    }
+    quote! {
+        #private::ActionSpec { #(#fields,)* ..#private::ActionSpec::NONE }
     }
 }
 

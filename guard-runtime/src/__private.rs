@@ -79,18 +79,7 @@ pub use crate::Authorized;
 /// The spec of an action whose attribute did not compile (never used: the
 /// build fails on the attribute's errors).
 pub fn fallback_spec() -> &'static ActionSpec {
-    static SPEC: ActionSpec = ActionSpec {
-        name: "invalid_action",
-        route: None,
-        policy: PolicyKind::Requires(&[]),
-        callers: CallerSet::EMPTY,
-        fresh: Fresh::Any,
-        replay: None,
-        object: None,
-        check: None,
-        body_limit: None,
-        input: false,
-    };
+    static SPEC: ActionSpec = ActionSpec { name: "invalid_action", ..ActionSpec::NONE };
     &SPEC
 }
 

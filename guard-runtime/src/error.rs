@@ -5,108 +5,96 @@ use std::borrow::Cow;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// The stable machine-readable reason of a refusal: the `code` member of every
-/// problem document guard writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Code {
+/// Declares [`Code`] from one table: each refusal's variant, status, wire
+/// name, whether it counts toward probing, and its fixed detail in one row,
+/// so a new refusal cannot miss a match arm (axum-core's
+/// `define_rejection!` does the same).
+macro_rules! codes {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident => $status:ident, $name:literal, probe: $probe:literal, $detail:literal;
+    )*) => {
+        /// The stable machine-readable reason of a refusal: the `code` member
+        /// of every problem document guard writes.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in the table's order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The HTTP status this code is always sent with.
+            pub const fn status(self) -> StatusCode {
+                match self {
+                    $(Code::$variant => StatusCode::$status,)*
+                }
+            }
+
+            /// The code as written in problem documents and audit records.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                }
+            }
+
+            /// Whether this refusal counts toward the probing limit:
+            /// authorization denials do, malformed input and outages do not.
+            pub(crate) const fn is_probe(self) -> bool {
+                match self {
+                    $(Code::$variant => $probe,)*
+                }
+            }
+
+            /// The fixed, internals-free `detail` of a refusal.
+            const fn default_detail(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $detail,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
     /// 400: malformed request (bad JSON, missing replay header, odd parameter).
-    BadRequest,
+    BadRequest => BAD_REQUEST, "bad_request", probe: false, "The request is malformed.";
     /// 401: no valid credential.
-    Unauthenticated,
+    Unauthenticated => UNAUTHORIZED, "unauthenticated", probe: true, "A valid credential is required.";
     /// 401: the authentication is older than the action allows.
-    ReauthRequired,
+    ReauthRequired => UNAUTHORIZED, "reauth_required", probe: false,
+        "This action needs a recent authentication: authenticate again.";
     /// 403: the caller lacks the permission, or a custom check refused.
-    Forbidden,
+    Forbidden => FORBIDDEN, "forbidden", probe: true, "The caller may not perform this action.";
     /// 403: a cookie-authenticated unsafe request failed the CSRF checks.
-    CsrfFailed,
+    CsrfFailed => FORBIDDEN, "csrf_failed", probe: true,
+        "The request failed the cross-site request forgery checks.";
     /// 403: the caller is of a kind (user, service, agent) the action refuses.
-    WrongCallerKind,
+    WrongCallerKind => FORBIDDEN, "wrong_caller_kind", probe: true,
+        "This kind of caller may not perform this action.";
     /// 404: no such object, or one the caller may not see.
-    NotFound,
+    NotFound => NOT_FOUND, "not_found", probe: true, "No such resource.";
     /// 409: the replay key was already used.
-    Replayed,
+    Replayed => CONFLICT, "replayed", probe: true, "This request key was already used.";
     /// 413: the body is over the action's limit.
-    PayloadTooLarge,
+    PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload_too_large", probe: false, "The request body is too large.";
     /// 415: the body is not `application/json`.
-    UnsupportedMediaType,
+    UnsupportedMediaType => UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", probe: false,
+        "The request body must be application/json.";
     /// 422: the JSON does not fit the action's input type.
-    InvalidInput,
+    InvalidInput => UNPROCESSABLE_ENTITY, "invalid_input", probe: false,
+        "The request body does not fit this action's input.";
     /// 429: too many denials inside the probing window.
-    ProbingSuspected,
+    ProbingSuspected => TOO_MANY_REQUESTS, "probing_suspected", probe: false,
+        "Too many denied requests: try again later.";
     /// 503: a store, resolver or audit sink failed; the action did not run.
-    Unavailable,
+    Unavailable => SERVICE_UNAVAILABLE, "unavailable", probe: false,
+        "The service is unavailable: the action did not run.";
 }
 
 impl Code {
-    /// The HTTP status this code is always sent with.
-    pub const fn status(self) -> StatusCode {
-        match self {
-            Code::BadRequest => StatusCode::BAD_REQUEST,
-            Code::Unauthenticated | Code::ReauthRequired => StatusCode::UNAUTHORIZED,
-            Code::Forbidden | Code::CsrfFailed | Code::WrongCallerKind => StatusCode::FORBIDDEN,
-            Code::NotFound => StatusCode::NOT_FOUND,
-            Code::Replayed => StatusCode::CONFLICT,
-            Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Code::InvalidInput => StatusCode::UNPROCESSABLE_ENTITY,
-            Code::ProbingSuspected => StatusCode::TOO_MANY_REQUESTS,
-            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    /// The code as written in problem documents and audit records.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Code::BadRequest => "bad_request",
-            Code::Unauthenticated => "unauthenticated",
-            Code::ReauthRequired => "reauth_required",
-            Code::Forbidden => "forbidden",
-            Code::CsrfFailed => "csrf_failed",
-            Code::WrongCallerKind => "wrong_caller_kind",
-            Code::NotFound => "not_found",
-            Code::Replayed => "replayed",
-            Code::PayloadTooLarge => "payload_too_large",
-            Code::UnsupportedMediaType => "unsupported_media_type",
-            Code::InvalidInput => "invalid_input",
-            Code::ProbingSuspected => "probing_suspected",
-            Code::Unavailable => "unavailable",
-        }
-    }
-
-    /// Whether this refusal counts toward the probing limit: authorization
-    /// denials do, malformed input and outages do not.
-    pub(crate) const fn is_probe(self) -> bool {
-        matches!(
-            self,
-            Code::Unauthenticated
-                | Code::Forbidden
-                | Code::CsrfFailed
-                | Code::WrongCallerKind
-                | Code::NotFound
-                | Code::Replayed
-        )
-    }
-
-    /// The fixed, internals-free `detail` of a refusal.
-    const fn default_detail(self) -> &'static str {
-        match self {
-            Code::BadRequest => "The request is malformed.",
-            Code::Unauthenticated => "A valid credential is required.",
-            Code::ReauthRequired => "This action needs a recent authentication: authenticate again.",
-            Code::Forbidden => "The caller may not perform this action.",
-            Code::CsrfFailed => "The request failed the cross-site request forgery checks.",
-            Code::WrongCallerKind => "This kind of caller may not perform this action.",
-            Code::NotFound => "No such resource.",
-            Code::Replayed => "This request key was already used.",
-            Code::PayloadTooLarge => "The request body is too large.",
-            Code::UnsupportedMediaType => "The request body must be application/json.",
-            Code::InvalidInput => "The request body does not fit this action's input.",
-            Code::ProbingSuspected => "Too many denied requests: try again later.",
-            Code::Unavailable => "The service is unavailable: the action did not run.",
-        }
-    }
-
     /// The code for an HTTP status produced outside guard (an extractor's
     /// rejection, say), so that every refusal keeps the problem format.
     pub(crate) fn from_status(status: StatusCode) -> Code {
@@ -253,5 +241,22 @@ impl StoreError {
     /// Wraps the error of the store named `what` (`"session store"`, …).
     pub fn new(what: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         StoreError { what, source: source.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_its_own_name_and_an_error_status() {
+        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Code::ALL.len(), "two codes share a name");
+        for code in Code::ALL {
+            assert!(code.status().is_client_error() || code.status().is_server_error(), "{code}");
+            assert!(!code.default_detail().is_empty(), "{code}");
+        }
     }
 }

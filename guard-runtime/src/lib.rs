@@ -43,6 +43,7 @@
 //!     replay,                              // or replay = "x-nonce": single-use header (default Idempotency-Key)
 //!     check = my_checks::order_is_new,     // async fn(&CheckContext<'_>) -> Result<(), CheckError>
 //!     limit = "16KiB",                     // JSON body limit (default 64 KiB)
+//!     state = AppState,                    // state the parameters are checked against (default: a State<T>'s T)
 //! )]
 //! ```
 //!
@@ -54,13 +55,22 @@
 //!
 //! # Request pipeline
 //!
-//! Per request, in this order, denying by default: authenticate (401
-//! `unauthenticated`), probing limit (429 `probing_suspected`), caller kind
-//! (403 `wrong_caller_kind`), freshness (401 `reauth_required`), CSRF for
-//! cookie sessions (403 `csrf_failed`), replay header present (400),
-//! permission (403 `forbidden`), input (400/413/415/422), tenant and owner
-//! (404 `not_found`, identical to a missing object), custom check (403),
-//! replay key claimed (409 `replayed`), allow record audited, then the body.
+//! Per request, in this order, denying by default (the numbering of
+//! DESIGN.md, the README and ARCHITECTURE.md):
+//!
+//! 1. authenticate (401 `unauthenticated`), then the probing limit of that
+//!    caller or client address (429 `probing_suspected`);
+//! 2. caller kind (403 `wrong_caller_kind`);
+//! 3. freshness, for sessions (401 `reauth_required`);
+//! 4. CSRF, for cookie sessions on unsafe methods (403 `csrf_failed`);
+//! 5. replay header present (400 `bad_request`);
+//! 6. permission (403 `forbidden`);
+//! 7. input: extractors, then the body (400/413/415/422);
+//! 8. tenant and owner (404 `not_found`, identical to a missing object);
+//! 9. custom check (403 `forbidden`);
+//! 10. the replay key claimed (409 `replayed`), the allow audited, then
+//!     the body.
+//!
 //! Any store, resolver or audit failure answers 503 `unavailable` and the
 //! body never runs.
 #![warn(missing_docs)]

@@ -121,6 +121,23 @@ impl PolicyKind {
 }
 
 impl ActionSpec {
+    /// Every option off: what the macro's spec starts from (`..NONE`), so
+    /// it writes only the keys an action gives, and a new key is one field
+    /// here and one branch there. It admits nobody: an empty `requires`
+    /// grants nothing and `callers` is empty.
+    pub const NONE: ActionSpec = ActionSpec {
+        name: "",
+        route: None,
+        policy: PolicyKind::Requires(&[]),
+        callers: CallerSet::EMPTY,
+        fresh: Fresh::Any,
+        replay: None,
+        object: None,
+        check: None,
+        body_limit: None,
+        input: false,
+    };
+
     pub(crate) fn info(&self, method: &str, path: &str, app_window: u64, default_limit: usize) -> ActionInfo {
         let (policy, requires, public_reason) = match self.policy {
             PolicyKind::Requires(list) => ("requires", list.to_vec(), None),

@@ -9,6 +9,9 @@
 //! `cargo test -p guard-runtime --features postgres --test postgres`;
 //! needs the Debian package `postgresql` (`apt-get install -y postgresql`),
 //! or `GUARD_PG_BIN` naming a directory holding `initdb` and `postgres`.
+//!
+//! Over 400 lines because besides the shared scenarios it drives a real
+//! server process (initdb, start, stop, SIGSTOP), which no other suite needs.
 #![cfg(feature = "postgres")]
 
 use std::net::TcpListener;

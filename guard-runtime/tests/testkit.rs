@@ -1,6 +1,9 @@
 //! The authorization sweep (`guard_runtime::testkit`) over a small app: it
 //! passes on the correct app, and it catches each deliberately broken
 //! variant with failed rows for exactly the attack the break opens.
+//!
+//! Over 400 lines because each broken variant is a whole app; they stand
+//! together so what the sweep catches for each break reads side by side.
 #![cfg(feature = "testkit")]
 
 use std::collections::HashMap;

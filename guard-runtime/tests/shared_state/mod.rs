@@ -4,6 +4,9 @@
 //! shared-state backend. Each test file keeps its own server and its
 //! backend-specific tests, and runs every scenario here from a thin
 //! `#[tokio::test]` of the same name.
+//!
+//! Over 400 lines because it is the one copy of the scenarios both store
+//! suites run; splitting it would scatter the shared app they drive.
 
 use std::future::Future;
 use std::net::SocketAddr;

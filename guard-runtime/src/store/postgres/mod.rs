@@ -1,6 +1,10 @@
 //! PostgreSQL-backed stores, so that many app instances share one state
 //! (enabled by the `postgres` feature).
 //!
+//! Over 400 lines because the pool, the schema it migrates and the bounded
+//! call every store makes through it belong together; each store's own
+//! queries live in a file of their own.
+//!
 //! One [`PostgresStores`] connection pool serves all four stores, each in
 //! its own table (names after the prefix, default `guard_`, in the schema
 //! of [`PostgresStoresBuilder::schema`], else the `search_path`'s):
