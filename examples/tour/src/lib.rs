@@ -49,6 +49,8 @@ async fn order_meta(db: Db, id: String) -> Result<Option<ObjectMeta>, StoreError
     Ok(orders.get(&id).map(|order| ObjectMeta::owned(order.tenant.as_str(), order.owner.as_str())))
 }
 
+/// The app: which role grants what, how callers prove who they are (bearer
+/// keys first, then session cookies), and where guard finds objects.
 pub fn app(db: Db) -> axum::Router {
     let policy = RolePolicy::new()
         .role("customer", ["orders:read", "orders:write"]) // own objects
