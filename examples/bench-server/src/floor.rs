@@ -28,8 +28,8 @@
 //! record is 64 bytes with no allocation (the key inline, the id a counter,
 //! the constant strings left out) instead of a `DecisionRecord`, it reads
 //! the clock twice instead of three times, and its writer drops the
-//! records instead of handing them to an `AuditSink` (DESIGN.md: every
-//! decision becomes a `DecisionRecord` sent to an audit sink).
+//! records instead of handing them to an `AuditSink` (guard's design
+//! sends every decision, as a `DecisionRecord`, to an audit sink).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -10,7 +10,7 @@ use guard_runtime::authn::Sessions;
 use guard_runtime::{Actions, AuditHandle, RolePolicy};
 use sqlx::SqlitePool;
 
-use crate::actions::{account, admin, health, orders, payments};
+use crate::actions::{account, admin, health, index, orders, payments};
 use crate::resolvers::resolvers;
 use crate::state::AppState;
 use crate::store_choice::Stores;
@@ -59,6 +59,8 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
     }
     let audit = actions.audit_handle();
     let actions = actions
+        .mount(index::index)
+        .mount(index::api_description)
         .mount(health::health)
         .mount(account::login)
         .mount(account::logout)

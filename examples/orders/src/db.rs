@@ -64,19 +64,27 @@ async fn prepare(pool: &SqlitePool) -> Result<bool, String> {
     seed(pool).await.map_err(|e| format!("--db: cannot seed the database: {e}"))
 }
 
-struct DemoUser {
-    name: &'static str,
-    tenant: &'static str,
-    role: &'static str,
-    password: &'static str,
+/// A demo user: also what the startup greeting lists (`welcome.rs`).
+pub(crate) struct DemoUser {
+    pub(crate) name: &'static str,
+    pub(crate) tenant: &'static str,
+    pub(crate) role: &'static str,
+    pub(crate) password: &'static str,
 }
 
-const USERS: &[DemoUser] = &[
+pub(crate) const USERS: &[DemoUser] = &[
     DemoUser { name: "alice", tenant: "acme", role: "customer", password: "alice-pass" },
     DemoUser { name: "bob", tenant: "acme", role: "customer", password: "bob-pass" },
     DemoUser { name: "erin", tenant: "acme", role: "support", password: "erin-pass" },
     DemoUser { name: "carol", tenant: "acme", role: "admin", password: "carol-pass" },
     DemoUser { name: "dave", tenant: "globex", role: "customer", password: "dave-pass" },
+];
+
+/// The demo keys and tokens: (secret, kind, principal).
+pub(crate) const KEYS: &[(&str, &str, &str)] = &[
+    ("svc-billing-demo-key", "service", "svc-billing"),
+    ("assistant-demo-token", "agent", "assistant"),
+    ("helper-demo-token", "agent", "helper"),
 ];
 
 /// The demo principals of the contract, inserted once into an empty database.
@@ -118,12 +126,7 @@ async fn seed(pool: &SqlitePool) -> Result<bool, Box<dyn std::error::Error + Sen
             .execute(&mut *tx)
             .await?;
     }
-    let credentials = [
-        ("svc-billing-demo-key", "service", "svc-billing"),
-        ("assistant-demo-token", "agent", "assistant"),
-        ("helper-demo-token", "agent", "helper"),
-    ];
-    for (secret, kind, name) in credentials {
+    for &(secret, kind, name) in KEYS {
         sqlx::query("INSERT INTO credentials (secret_hash, credential_id, kind, name) VALUES (?, ?, ?, ?)")
             .bind(hash_secret(secret))
             .bind(credential_id(name))

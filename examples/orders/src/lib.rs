@@ -14,3 +14,4 @@ pub mod shared_keys;
 pub mod state;
 pub mod store_choice;
 pub mod stores;
+pub mod welcome;

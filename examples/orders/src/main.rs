@@ -1,5 +1,4 @@
-//! The orders demo of guard. See README.md and the contract in
-//! `orders-api.md`.
+//! The orders demo of guard. See README.md and the contract in `API.md`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -11,7 +10,7 @@ use tokio::net::TcpListener;
 
 use orders_example::config::{DbLocation, Flags};
 use orders_example::store_choice::StoreChoice;
-use orders_example::{app, db, passwords, store_choice};
+use orders_example::{app, db, passwords, store_choice, welcome};
 
 /// Bad flags, an unusable path or port: one line on stderr, exit code 2.
 const USAGE_ERROR: u8 = 2;
@@ -87,6 +86,8 @@ async fn run(flags: Flags, db: DbLocation, store: StoreChoice) -> ExitCode {
     };
     // Tests and scripts read this line to find the port.
     println!("listening on http://{addr}");
+    // On stderr: tests read stdout's first line and may close the pipe.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), welcome::welcome(addr).as_bytes());
     tracing::info!(%addr, db = %flags.db, store = store.label(), "serving");
     // Connect info: unauthenticated denials are counted per peer address.
     let service = router.into_make_service_with_connect_info::<SocketAddr>();

@@ -95,6 +95,8 @@ async fn the_manifest_lists_every_mounted_action() {
         .map(|a| (a["method"].as_str().unwrap().to_owned(), a["path"].as_str().unwrap().to_owned()))
         .collect();
     let expected = [
+        ("GET", "/"),
+        ("GET", "/api"),
         ("GET", "/health"),
         ("POST", "/login"),
         ("POST", "/logout"),

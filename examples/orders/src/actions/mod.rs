@@ -3,5 +3,6 @@
 pub mod account;
 pub mod admin;
 pub mod health;
+pub mod index;
 pub mod orders;
 pub mod payments;
