@@ -20,7 +20,7 @@ pub enum Reach {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard policy",
     label = "expected a `guard_runtime::Policy`, such as `RolePolicy`",
-    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/trait.Policy.html"
+    note = "implement `guard_runtime::Policy`; its documentation (`cargo doc -p guard-runtime --open`) says what to implement"
 )]
 pub trait Policy: Send + Sync + 'static {
     /// The reach `principal` has for the concrete `permission`, or `None`.

@@ -129,7 +129,7 @@ impl Serialize for DecisionRecord {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard audit sink",
     label = "expected a `guard_runtime::AuditSink`, such as `JsonLinesSink` or `TracingSink`",
-    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/audit/trait.AuditSink.html"
+    note = "implement `guard_runtime::audit::AuditSink`; its documentation (`cargo doc -p guard-runtime --open`) says what to implement"
 )]
 pub trait AuditSink: Send + Sync + 'static {
     /// Writes a batch durably enough for the app's needs. An error keeps the

@@ -85,7 +85,7 @@ impl std::fmt::Debug for SessionId {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard authenticator",
     label = "expected a `guard_runtime::Authenticator`, such as `Sessions`, `Tokens` or a tuple of them",
-    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/trait.Authenticator.html"
+    note = "implement `guard_runtime::Authenticator`; its documentation (`cargo doc -p guard-runtime --open`) says what to implement"
 )]
 pub trait Authenticator: Send + Sync + 'static {
     /// Reads the request's credential. A store failure is an `Err` and

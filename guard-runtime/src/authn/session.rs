@@ -42,7 +42,7 @@ pub struct LiveSession {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard session store",
     label = "expected a `guard_runtime::authn::SessionStore`, such as `MemorySessionStore`",
-    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/authn/trait.SessionStore.html"
+    note = "implement `guard_runtime::authn::SessionStore`; its documentation (`cargo doc -p guard-runtime --open`) says what to implement"
 )]
 pub trait SessionStore: Send + Sync + 'static {
     /// The live session stored under `id_hash`. Expired sessions are `None`.

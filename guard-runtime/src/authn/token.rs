@@ -43,7 +43,7 @@ pub struct TokenRecord {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard token store",
     label = "expected a `guard_runtime::authn::TokenStore`, such as `MemoryTokenStore`",
-    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/authn/trait.TokenStore.html"
+    note = "implement `guard_runtime::authn::TokenStore`; its documentation (`cargo doc -p guard-runtime --open`) says what to implement"
 )]
 pub trait TokenStore: Send + Sync + 'static {
     /// The record stored under `secret_hash`, if any.

@@ -23,7 +23,7 @@ pub struct DenialWindow {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard denial store",
     label = "expected a `guard_runtime::store::DenialStore`, such as `MemoryDenialStore`",
-    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/store/trait.DenialStore.html"
+    note = "implement `guard_runtime::store::DenialStore`; its documentation (`cargo doc -p guard-runtime --open`) says what to implement"
 )]
 pub trait DenialStore: Send + Sync + 'static {
     /// The current window of `key`.

@@ -13,7 +13,7 @@ use crate::{StoreError, StoreFuture};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard replay store",
     label = "expected a `guard_runtime::store::ReplayStore`, such as `MemoryReplayStore`",
-    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/store/trait.ReplayStore.html"
+    note = "implement `guard_runtime::store::ReplayStore`; its documentation (`cargo doc -p guard-runtime --open`) says what to implement"
 )]
 pub trait ReplayStore: Send + Sync + 'static {
     /// Claims `key` for `ttl`, atomically: of any number of concurrent
