@@ -20,16 +20,20 @@ macro_rules! codes {
         #[non_exhaustive]
         pub enum Code {
             $($(#[$doc])* $variant,)*
+            /// A refusal of the app's own, such as 409 `out_of_stock`: see
+            /// [`AppCode`].
+            App(AppCode),
         }
 
         impl Code {
-            /// Every code, in the table's order.
+            /// Every code of guard's own, in the table's order.
             pub const ALL: &'static [Code] = &[$(Code::$variant),*];
 
             /// The HTTP status this code is always sent with.
-            pub const fn status(self) -> StatusCode {
+            pub fn status(self) -> StatusCode {
                 match self {
                     $(Code::$variant => StatusCode::$status,)*
+                    Code::App(app) => app.status(),
                 }
             }
 
@@ -37,6 +41,7 @@ macro_rules! codes {
             pub const fn as_str(self) -> &'static str {
                 match self {
                     $(Code::$variant => $name,)*
+                    Code::App(app) => app.name,
                 }
             }
 
@@ -45,6 +50,7 @@ macro_rules! codes {
             pub(crate) const fn is_probe(self) -> bool {
                 match self {
                     $(Code::$variant => $probe,)*
+                    Code::App(_) => false,
                 }
             }
 
@@ -52,6 +58,7 @@ macro_rules! codes {
             const fn default_detail(self) -> &'static str {
                 match self {
                     $(Code::$variant => $detail,)*
+                    Code::App(_) => "The request was refused.",
                 }
             }
         }
@@ -113,6 +120,76 @@ impl Code {
     }
 }
 
+/// A refusal code of the app's own, such as 409 `out_of_stock`, rendered
+/// like guard's: a problem document whose `status` member is the HTTP
+/// status, with this stable `code`.
+///
+/// Declared as a constant, so a malformed one fails the build: the status
+/// must be 4xx or 5xx, the name `snake_case`, and not one of guard's own.
+///
+/// # Example
+///
+/// ```
+/// use guard_runtime::{ActionError, AppCode, Code};
+///
+/// const OUT_OF_STOCK: AppCode = AppCode::new(409, "out_of_stock");
+///
+/// let err = ActionError::new(Code::App(OUT_OF_STOCK)).with_detail("Only 3 left.");
+/// assert_eq!(err.code().as_str(), "out_of_stock");
+/// assert_eq!(err.code().status().as_u16(), 409);
+/// ```
+///
+/// ```compile_fail
+/// const CLASH: guard_runtime::AppCode = guard_runtime::AppCode::new(404, "not_found");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AppCode {
+    status: u16,
+    name: &'static str,
+}
+
+impl AppCode {
+    /// The code `name`, answered with HTTP `status`.
+    ///
+    /// # Panics
+    ///
+    /// At compile time (in a `const`): if `status` is not 4xx or 5xx, if
+    /// `name` is not `snake_case` ASCII, or if it is one of guard's codes.
+    pub const fn new(status: u16, name: &'static str) -> AppCode {
+        assert!(status >= 400 && status <= 599, "an app's refusal code answers with a 4xx or 5xx status");
+        assert!(is_snake_case(name), "a refusal code is `snake_case`, like \"out_of_stock\"");
+        let mut i = 0;
+        while i < Code::ALL.len() {
+            assert!(
+                !crate::permission::const_str_eq(Code::ALL[i].as_str(), name),
+                "this name is one of guard's own codes: pick another"
+            );
+            i += 1;
+        }
+        AppCode { status, name }
+    }
+
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+const fn is_snake_case(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || !bytes[0].is_ascii_lowercase() {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if !(bytes[i].is_ascii_lowercase() || bytes[i].is_ascii_digit() || bytes[i] == b'_') {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 impl std::fmt::Display for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -120,7 +197,7 @@ impl std::fmt::Display for Code {
 }
 
 /// An error an action body returns: rendered as a problem document with one
-/// of guard's stable codes.
+/// of guard's stable codes, or an [`AppCode`] of the app's own.
 ///
 /// Bodies never need to build a 401/403 by hand (the guard did that before
 /// they ran); they return [`ActionError::not_found`] for a row that vanished,
@@ -192,6 +269,14 @@ impl ActionError {
         self.code
     }
 }
+
+impl std::fmt::Display for ActionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.code.status().as_u16(), self.code, self.detail)
+    }
+}
+
+impl std::error::Error for ActionError {}
 
 impl From<StoreError> for ActionError {
     fn from(err: StoreError) -> Self {

@@ -57,9 +57,13 @@ impl Gate {
     /// the slow path and consolidated the heap. Two small allocations cost
     /// less than one large one.
     pub fn new(action: Arc<Mounted>, parts: &Parts) -> Box<Gate> {
+        let request_id = action.rt.request_ids.of(parts);
+        // For a `TraceLayer` span that declares the field (see the README's
+        // recipe); a no-op when no span does.
+        tracing::Span::current().record("request_id", request_id.as_str());
         Box::new(Gate {
             facts: Facts {
-                request_id: action.rt.request_ids.of(parts),
+                request_id,
                 method: parts.method.clone(),
                 path: Arc::from(parts.uri.path()),
                 probe_key: String::new(),
@@ -100,6 +104,13 @@ impl Gate {
 }
 
 impl Facts {
+    /// Step 1 found the caller: its audit records name it from now on, and
+    /// so does the current span, if it declares a `principal` field.
+    pub(crate) fn identified(&mut self, principal: &Arc<Principal>) {
+        tracing::Span::current().record("principal", principal.id.as_str());
+        self.caller = Some(principal.clone());
+    }
+
     /// Audits the allow decision (step 10). If the record cannot be queued
     /// the request is refused with 503 and the body never runs.
     pub(crate) async fn allow(&mut self, action: &Mounted) -> Result<(), Response> {
@@ -180,10 +191,19 @@ impl Facts {
     /// Every answer of an action names the id its audit records carry, and
     /// is never cached (it was meant for one caller). Set here rather than
     /// by a router layer, which would cost every request a boxed service.
+    ///
+    /// The request id and the caller also ride along as response
+    /// extensions, for the app's own layers (a `TraceLayer`'s
+    /// `on_response`, say) to read.
     fn tag(&self, mut response: Response) -> Response {
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, NO_STORE);
         headers.insert(REQUEST_ID, self.request_id.header_value());
+        let extensions = response.extensions_mut();
+        extensions.insert(self.request_id.clone());
+        if let Some(caller) = &self.caller {
+            extensions.insert(caller.clone());
+        }
         response
     }
 }

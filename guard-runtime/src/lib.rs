@@ -106,9 +106,9 @@ pub use audit::{AuditSink, DecisionRecord};
 pub use authn::Authenticator;
 pub use authorized::{Authorized, CheckContext, CheckError, Grant};
 pub use axum::Json;
-pub use error::{ActionError, Code, StoreError};
+pub use error::{ActionError, AppCode, Code, StoreError};
 pub use guard_macros::action;
-pub use mount::{Actions, AuditHandle, GuardedAction, Routed};
+pub use mount::{not_found, Actions, AuditHandle, GuardedAction, Routed};
 pub use parameter::{ActionParameter, ActionParameters};
 pub use permission::Permission;
 pub use policy::{Policy, Reach, RolePolicy};
@@ -120,3 +120,19 @@ pub use store_future::StoreFuture;
 
 /// A boxed, sendable future: what [`StoreFuture::new`] wraps.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+#[cfg(test)]
+mod dependency_tests {
+    /// The library asks Tokio for what it uses and no more; an app's own
+    /// features are its business.
+    #[test]
+    fn tokio_features_are_the_ones_the_library_uses() {
+        let manifest = include_str!("../Cargo.toml");
+        let (_, dependencies) = manifest.split_once("[dependencies]").expect("[dependencies]");
+        let tokio = dependencies.lines().find(|line| line.starts_with("tokio ")).expect("a tokio line");
+        assert_eq!(tokio, r#"tokio = { workspace = true, features = ["rt", "sync", "time"] }"#);
+        let workspace = include_str!("../../Cargo.toml");
+        let line = workspace.lines().find(|line| line.starts_with("tokio ")).expect("the workspace's tokio line");
+        assert_eq!(line, r#"tokio = { version = "1", default-features = false }"#, "no features for everyone");
+    }
+}

@@ -257,10 +257,15 @@ where
         &self.manifest
     }
 
-    /// The app as a plain `axum::Router`. Unknown routes and methods answer
-    /// 404 `not_found`; every response carries `Cache-Control: no-store`,
-    /// and every action's response an `x-request-id` (the client's own, or a
-    /// new one), the id its audit records carry.
+    /// The app as a plain `axum::Router`, ready to merge into an app that
+    /// has its own routes and fallback (`ServeDir`, an SPA). A known path
+    /// called with another method answers 404 `not_found`; every action's
+    /// response carries `Cache-Control: no-store` and an `x-request-id`,
+    /// the id its audit records carry.
+    ///
+    /// Unknown paths are left to the app's fallback. An app made of
+    /// actions alone answers them like guard does with
+    /// `.fallback(guard_runtime::not_found)`.
     pub fn into_router(self, state: S) -> Router {
         let rt = Arc::new(self.rt);
         let mut router = Router::new();
@@ -269,7 +274,9 @@ where
             let mounted = Arc::new(Mounted { rt: rt.clone(), spec, object, permission });
             router = router.route(&path, on(filter, ActionHandler { call, mounted }));
         }
-        router.fallback(not_found).method_not_allowed_fallback(not_found).with_state(state)
+        // Per route, not a router-wide fallback: `Router::merge` refuses two
+        // routers that both have one.
+        router.method_not_allowed_fallback(not_found).with_state(state)
     }
 }
 
@@ -309,9 +316,18 @@ fn same_route(a: &str, b: &str) -> bool {
     shape(a) == shape(b)
 }
 
-/// Unknown routes and methods. Actions' own answers get `no-store` from
-/// the gate; this is the only other answer the router gives.
-async fn not_found() -> Response {
+/// 404 `not_found` as a problem document, with `Cache-Control: no-store`:
+/// what guard answers for a known path with an unknown method, and a
+/// fallback for apps made of actions alone.
+///
+/// # Example
+///
+/// ```
+/// # use guard_runtime::{Actions, Resolvers, RolePolicy, authn::{MemoryTokenStore, Tokens}};
+/// # let actions: Actions = Actions::new(RolePolicy::new(), Tokens::new(MemoryTokenStore::new()), Resolvers::new());
+/// let app: axum::Router = actions.into_router(()).fallback(guard_runtime::not_found);
+/// ```
+pub async fn not_found() -> Response {
     let mut response = ActionError::new(Code::NotFound).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, crate::gate::NO_STORE);
     response

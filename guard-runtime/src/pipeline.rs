@@ -99,7 +99,7 @@ where
     //    be (the client address, when nobody).
     let authenticated = authenticate::check(&*rt.authenticator, parts).await;
     if let Ok(found) = &authenticated {
-        facts.caller = Some(found.principal.clone());
+        facts.identified(&found.principal);
     }
     if rt.probing.is_on() && !matches!(authenticated, Err(Refusal::Unavailable(_))) {
         facts.probe_key = match &authenticated {

@@ -356,7 +356,7 @@ pub async fn app_with(config: Config) -> TestApp {
     let audit_handle = actions.audit_handle();
     let manifest = actions.manifest().to_vec();
     let ran = Ran::default();
-    let router = actions.into_router(AppState { ran: ran.clone() });
+    let router = actions.into_router(AppState { ran: ran.clone() }).fallback(guard_runtime::not_found);
     TestApp { router, ran, audit, audit_handle, sessions, session_store, tokens, manifest }
 }
 

@@ -77,5 +77,6 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
         .mount(admin::list_actions);
     let manifest = Arc::new(actions.manifest().to_vec());
     let state = AppState { pool, sessions, tokens, session_store, manifest };
-    (actions.into_router(state), audit)
+    // Unknown paths answer like guard does: a problem 404, never cached.
+    (actions.into_router(state).fallback(guard_runtime::not_found), audit)
 }

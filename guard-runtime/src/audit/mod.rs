@@ -34,6 +34,16 @@ pub enum Decision {
     Deny,
 }
 
+impl Decision {
+    /// `"allow"` or `"deny"`, as the log writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
 /// One authorization decision, as written to the audit log.
 ///
 /// Built once per request from shared parts: the request id (one

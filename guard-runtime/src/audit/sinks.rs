@@ -4,22 +4,39 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use super::line::Lines;
-use super::{AuditSink, DecisionRecord};
-use crate::{StoreError, StoreFuture};
+use super::{timestamp, AuditSink, DecisionRecord};
+use crate::{CallerKind, StoreError, StoreFuture};
 
-/// Writes records as `tracing` events (target `guard::audit`, level INFO).
+/// Writes records as `tracing` events (target `guard::audit`, level INFO),
+/// one structured field per member of the record (the JSON line's names),
+/// so a subscriber can filter and index them: `principal`, `decision`,
+/// `code`, ... Absent members (`principal` of an unauthenticated request)
+/// are left out of the event.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TracingSink;
 
 impl AuditSink for TracingSink {
     fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> StoreFuture<'a, Result<(), StoreError>> {
-        // The same line the file sink writes, through one reused buffer.
-        let (mut line, mut lines) = (Vec::with_capacity(320), Lines::new());
+        let mut ts = [0; timestamp::LEN];
         for record in batch {
-            line.clear();
-            lines.write(record, &mut line);
-            let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line));
-            tracing::info!(target: "guard::audit", decision = ?record.decision, code = record.code, record = %text);
+            tracing::info!(
+                target: "guard::audit",
+                ts = timestamp::rfc3339_micros(record.ts, &mut ts),
+                request_id = record.request_id.as_deref(),
+                principal = record.principal(),
+                principal_kind = record.principal_kind().map(CallerKind::as_str),
+                on_behalf_of = record.on_behalf_of(),
+                tenant = record.tenant(),
+                action = record.action,
+                method = record.method.as_str(),
+                path = record.path(),
+                permission = record.permission.as_deref(),
+                resource = record.resource.as_deref(),
+                decision = record.decision.as_str(),
+                code = record.code,
+                latency_us = record.latency_us,
+                "decision"
+            );
         }
         StoreFuture::ready(Ok(()))
     }
