@@ -63,6 +63,11 @@ pub(crate) fn validate<'a>(cx: &mut Ctxt, args: Args, action: Action<'a>) -> Opt
     if cx.has_errors() {
         return None;
     }
+    // `authenticated` checks no permission, so an agent there would act on
+    // its bearer token alone, past its scopes: agents only when named.
+    let callers = args.callers.map(|c| c.value).or_else(|| {
+        matches!(policy, Some(Policy::Authenticated)).then(|| vec!["user".to_owned(), "service".to_owned()])
+    });
     let state = args.state.map(|s| s.value).or_else(|| action.params.iter().find_map(|p| state_of(p.ty)));
     Some(Valid {
         original: action.original,
@@ -70,7 +75,7 @@ pub(crate) fn validate<'a>(cx: &mut Ctxt, args: Args, action: Action<'a>) -> Opt
         krate: args.krate.map_or_else(|| quote!(::guard_runtime), |k| k.value.into_token_stream()),
         route: args.route.map(|r| (r.method.to_string(), r.path.value())),
         policy: policy?,
-        callers: args.callers.map(|c| c.value),
+        callers,
         state,
         fresh: args.fresh.map(|f| f.value),
         replay: args.replay.map(|r| r.value),

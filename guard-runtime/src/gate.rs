@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::http::{header, request::Parts, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::audit::{Decision, DecisionRecord};
+use crate::audit::{Decision, DecisionRecord, Reserved};
 use crate::checks::{Denial, Refusal};
 use crate::request_id::{RequestId, REQUEST_ID};
 use crate::runtime::Mounted;
@@ -120,6 +120,16 @@ impl Facts {
             return Err(self.tag(ActionError::new(Code::Unavailable).into_response()));
         }
         Ok(())
+    }
+
+    /// Audits the allow decision in a place reserved before the replay key
+    /// was claimed. Only a writer that is gone (the runtime shutting down)
+    /// can refuse it now: the answer is then this 503.
+    pub(crate) fn allow_reserved(&mut self, action: &Mounted, place: Reserved<'_>) -> Option<Response> {
+        let record = self.record(action, Decision::Allow, "ok");
+        let err = place.send(record).err()?;
+        tracing::error!(target: "guard::gate", error = %err, "audit failed after the replay key was claimed; denying");
+        Some(self.tag(ActionError::new(Code::Unavailable).into_response()))
     }
 
     /// Audits and counts a refusal, and renders it. Boxed: refusals are the

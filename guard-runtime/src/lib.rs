@@ -38,7 +38,7 @@
 //!     requires = "orders:write",           // or ["a:b", "c:d"] (all needed), or `authenticated`, or public = "reason"
 //!     owner = "order_id",                  // path parameter or input field naming the object; or tenant = "…"
 //!     resource = "orders",                 // which resolver loads the object (default: the permission's resource)
-//!     callers = [user, agent],             // default: user, service and agent
+//!     callers = [user, agent],             // default: all kinds (`authenticated`: user and service)
 //!     fresh,                               // or fresh = "5m": authentication age limit
 //!     replay,                              // or replay = "x-nonce": single-use header (default Idempotency-Key)
 //!     check = my_checks::order_is_new,     // async fn(&CheckContext<'_>) -> Result<(), CheckError>

@@ -26,7 +26,7 @@ use crate::checks::{
     authenticate, caller_kind, csrf, custom, extract, freshness, input, object, permission, probing, replay, Refusal,
     Verdict,
 };
-use crate::gate::Gate;
+use crate::gate::{Facts, Gate};
 use crate::parameter::ActionParameters;
 use crate::runtime::Mounted;
 use crate::{Authorized, CheckContext, Code, Reach, StoreFuture};
@@ -172,10 +172,7 @@ where
     }
 
     // 10. Claim the replay key, audit the allow; then the body runs.
-    if let Some(key) = &replay_key {
-        step!(facts, action, replay::claim(&*rt.replay, key, rt.replay_ttl).await);
-    }
-    facts.allow(action).await?;
+    admit(facts, action, replay_key.as_deref()).await?;
     let authorized = authorized::admit(Proof {
         session: via.into_session_id(),
         reach,
@@ -223,11 +220,25 @@ where
     let input = step!(facts, action, read(parts, body, rt.body_limit(spec)).await);
 
     // 10. Claim the replay key, audit the allow.
-    if let Some(key) = &replay_key {
-        step!(facts, action, replay::claim(&*rt.replay, key, rt.replay_ttl).await);
-    }
-    facts.allow(action).await?;
+    admit(facts, action, replay_key.as_deref()).await?;
     Ok((extracted, input))
+}
+
+/// Step 10: claims the replay key, if any, and audits the allow. The allow
+/// record's place in the audit queue is reserved before the claim, so that
+/// once the key is claimed nothing can refuse the request: a refusal never
+/// burns a key.
+async fn admit(facts: &mut Facts, action: &Mounted, replay_key: Option<&str>) -> Result<(), Response> {
+    let rt = &*action.rt;
+    let Some(key) = replay_key else { return facts.allow(action).await };
+    let place = step!(facts, action, rt.auditor.reserve().await.map_err(Refusal::from));
+    if let Err(refusal) = replay::claim(&*rt.replay, key, rt.replay_ttl).await {
+        // The place goes back before the refusal is audited: with a queue
+        // of one, the refusal's record needs it.
+        drop(place);
+        return Err(facts.refuse(action, refusal).await);
+    }
+    facts.allow_reserved(action, place).map_or(Ok(()), Err)
 }
 
 /// Before any step: a sink that keeps failing means no decision can be

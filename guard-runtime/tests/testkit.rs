@@ -80,6 +80,18 @@ async fn public_probe() -> &'static str {
     "hello"
 }
 
+/// Public, yet single-use: its replay rows are swept too.
+#[action(POST "/newsletter", public = "test probe: a sign-up form", replay)]
+async fn sign_up() -> &'static str {
+    "signed up"
+}
+
+/// `authenticated` without `callers`: users and services, never agents.
+#[action(GET "/whoami", authenticated)]
+async fn whoami(auth: Authorized) -> String {
+    auth.principal().id.clone()
+}
+
 #[action(requires = "docs:read")]
 async fn list_docs(_auth: Authorized) -> &'static str {
     "[]"
@@ -210,6 +222,8 @@ impl World {
             _ => actions.mount(sensitive),
         }
         .mount(public_probe)
+        .mount(sign_up)
+        .mount(whoami)
         .mount_at(axum::http::Method::GET, "/docs", list_docs);
         let manifest = actions.manifest().to_vec();
         let audit = AuditSource::memory(sink, actions.audit_handle());
@@ -349,6 +363,9 @@ async fn the_sweep_holds_on_the_correct_app() {
         ("pay", Attack::WrongCallerKind(CallerKind::User)),
         ("pay", Attack::WrongCallerKind(CallerKind::Agent)),
         ("sensitive", Attack::WrongCallerKind(CallerKind::Service)),
+        ("whoami", Attack::WrongCallerKind(CallerKind::Agent)),
+        ("sign_up", Attack::ReplayMissingKey),
+        ("sign_up", Attack::ReplayReused),
         ("read_doc", Attack::LacksPermission),
         ("delete_doc", Attack::AgentUserLacks),
         ("read_doc", Attack::OtherTenantObject),
@@ -369,6 +386,8 @@ async fn the_sweep_holds_on_the_correct_app() {
     // The public action is listed, with its reason.
     let public: Vec<_> = report.action("public_probe").collect();
     assert_eq!(public.len(), 1);
+    let sign_up_rows: Vec<_> = report.action("sign_up").map(|row| row.attack).collect();
+    assert_eq!(sign_up_rows, [Attack::Public, Attack::ReplayMissingKey, Attack::ReplayReused]);
     assert_eq!(public[0].verdict, Verdict::Public("test probe: reveals nothing".into()));
     // Attacks that do not apply are rows too.
     assert!(report.action("read_doc").any(|r| r.attack == Attack::CsrfMissing

@@ -400,10 +400,15 @@ impl TestApp {
     /// A session for `principal`, authenticated `age` ago: the cookie header
     /// value and its CSRF token.
     pub async fn session(&self, principal: Principal, age: Duration) -> (String, String) {
+        self.session_at(principal, SystemTime::now() - age).await
+    }
+
+    /// A session whose authentication happened at `authenticated_at`.
+    pub async fn session_at(&self, principal: Principal, authenticated_at: SystemTime) -> (String, String) {
         let id = "ab".repeat(32);
         let id = format!("{}{}", &id[..48], &hash_secret(&principal.id)[..16]);
         let mut principal = principal;
-        principal.authenticated_at = SystemTime::now() - age;
+        principal.authenticated_at = authenticated_at;
         principal.credential_id = "session:test".into();
         let csrf = format!("csrf-{}", principal.id);
         let record = SessionRecord {

@@ -135,3 +135,31 @@ async fn a_failing_audit_sink_stops_the_guard() {
         assert_unavailable(&app, read_doc()).await;
     }
 }
+
+/// The audit writer is gone (its runtime ended) while the replay store
+/// works: the request is refused with 503, and its key is still unused, so
+/// the client's retry on a healthy instance goes through. A 503 never burns
+/// a key.
+#[test]
+fn a_refusal_from_the_audit_queue_never_burns_a_replay_key() {
+    let replay = guard_runtime::store::MemoryReplayStore::new();
+    let config = || Config { replay: Arc::new(replay.clone()), ..Config::default() };
+    let first = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let app = first.block_on(async {
+        let app = app_with(config()).await;
+        // The first record (a refusal: no body runs) starts the audit
+        // writer on this runtime.
+        app.send(bearer("GET", "/docs/999", ALICE).body(Body::empty()).expect("request")).await;
+        app
+    });
+    drop(first);
+    let second = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    second.block_on(async {
+        let pay = || bearer("POST", "/pay/1", SVC).header("idempotency-key", "k-1").body(Body::empty());
+        assert_unavailable(&app, pay().expect("request")).await;
+        let healthy = app_with(config()).await;
+        let retried = healthy.send(pay().expect("request")).await;
+        assert_eq!(retried.status, 200, "the key was burned by a 503: {}", retried.text);
+        assert_eq!(healthy.ran.count(), 1);
+    });
+}

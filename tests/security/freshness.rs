@@ -1,6 +1,6 @@
 //! Step 3: sensitive actions need a recent authentication.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use guard_runtime::Principal;
@@ -28,21 +28,42 @@ async fn a_stale_session_gets_reauth_required() {
 async fn a_fresh_session_passes_and_reauthentication_renews() {
     let app = app().await;
     let (cookie, csrf) = app.session(Principal::user("alice", "acme", ["customer"]), Duration::from_secs(299)).await;
-    let go = || request("POST", "/sensitive").header("cookie", cookie.clone()).header("x-csrf-token", csrf.clone());
-    let answer = app.send(go().body(Body::empty()).expect("request")).await;
+    let go = |cookie: &str, csrf: &str| {
+        request("POST", "/sensitive").header("cookie", cookie).header("x-csrf-token", csrf).body(Body::empty())
+    };
+    let answer = app.send(go(&cookie, &csrf).expect("request")).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(app.ran.count(), 1);
 
     let (stale, stale_csrf) = app.session(Principal::user("bob", "acme", ["customer"]), Duration::from_secs(600)).await;
-    let refused = app
+    app.send(go(&stale, &stale_csrf).expect("request")).await.assert_problem(401, "reauth_required");
+    assert_eq!(app.ran.count(), 1);
+
+    // Bob proves his password again (what a `/reauth` action does): the
+    // same session now passes.
+    let (parts, _) = go(&stale, &stale_csrf).expect("request").into_parts();
+    let id = app.sessions.presented(&parts).expect("the session cookie");
+    app.sessions.reauthenticate(&id).await.expect("renewed");
+    let renewed = app.send(go(&stale, &stale_csrf).expect("request")).await;
+    assert_eq!(renewed.status, 200, "{}", renewed.text);
+    assert_eq!(app.ran.count(), 2);
+}
+
+#[tokio::test]
+async fn an_authentication_time_in_the_future_is_stale() {
+    let app = app().await;
+    // A session whose clock ran an hour ahead.
+    let alice = Principal::user("alice", "acme", ["customer"]);
+    let (cookie, csrf) = app.session_at(alice, SystemTime::now() + Duration::from_secs(3600)).await;
+    let answer = app
         .send(
             request("POST", "/sensitive")
-                .header("cookie", stale.clone())
-                .header("x-csrf-token", stale_csrf.clone())
+                .header("cookie", cookie)
+                .header("x-csrf-token", csrf)
                 .body(Body::empty())
                 .expect("request"),
         )
         .await;
-    refused.assert_problem(401, "reauth_required");
-    assert_eq!(app.ran.count(), 1);
+    answer.assert_problem(401, "reauth_required");
+    assert_eq!(app.ran.count(), 0);
 }

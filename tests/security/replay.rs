@@ -2,7 +2,7 @@
 //! is claimed only once every other check passed, and only once (409).
 
 use axum::body::Body;
-use futures_util::future::join_all;
+use std::sync::Arc;
 
 use crate::app::*;
 
@@ -53,16 +53,25 @@ async fn a_denied_request_never_burns_the_key() {
     assert_eq!(app.ran.count(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_uses_of_one_key_let_exactly_one_through() {
-    let app = app().await;
-    let answers = join_all(
-        (0..32)
-            .map(|_| app.send(pay("1", SVC).header("idempotency-key", "race").body(Body::empty()).expect("request"))),
-    )
-    .await;
+    let app = Arc::new(app().await);
+    // Each request is its own task on a four-thread runtime, released
+    // together by the barrier: the claims really race.
+    let start = Arc::new(tokio::sync::Barrier::new(32));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (app, start) = (app.clone(), start.clone());
+        tasks.spawn(async move {
+            start.wait().await;
+            app.send(pay("1", SVC).header("idempotency-key", "race").body(Body::empty()).expect("request")).await
+        });
+    }
+    let answers = tasks.join_all().await;
     let ok = answers.iter().filter(|a| a.status == 200).count();
-    let replayed = answers.iter().filter(|a| a.status == 409).count();
-    assert_eq!((ok, replayed), (1, 31));
+    for refused in answers.iter().filter(|a| a.status != 200) {
+        refused.assert_problem(409, "replayed");
+    }
+    assert_eq!(ok, 1);
     assert_eq!(app.ran.count(), 1);
 }

@@ -21,7 +21,7 @@ mod queue;
 mod sinks;
 mod timestamp;
 
-pub(crate) use queue::Auditor;
+pub(crate) use queue::{Auditor, Reserved};
 pub use sinks::{JsonLinesSink, MemorySink, TracingSink};
 
 /// Allowed or denied.

@@ -44,6 +44,9 @@ struct Queue {
     /// The writer is gone (its runtime shut down): nothing can be audited.
     /// Under the lock, so no record is accepted after the writer's end.
     stopped: bool,
+    /// Places promised to records not pushed yet (see [`Reserved`]): they
+    /// count toward the capacity.
+    reserved: usize,
 }
 
 fn stopped() -> StoreError {
@@ -61,7 +64,7 @@ impl Shared {
         if queue.stopped {
             return Err(stopped());
         }
-        if queue.records.len() >= self.capacity {
+        if queue.records.len() + queue.reserved >= self.capacity {
             // While the sink fails the queue does not drain: waiting for
             // room would hang the request instead of answering 503.
             if self.failing.load(Ordering::Relaxed) {
@@ -132,6 +135,36 @@ impl Auditor {
         }
     }
 
+    /// Promises a place in the queue to a record that is not made yet, so
+    /// that queuing it later cannot fail for want of room. Waits for room
+    /// like [`send`](Auditor::send), and fails as it does.
+    ///
+    /// The pipeline takes one before it claims a replay key: once the key
+    /// is claimed, nothing may refuse the request, or the refusal would
+    /// burn the key.
+    pub(crate) async fn reserve(&self) -> Result<Reserved<'_>, StoreError> {
+        self.start();
+        loop {
+            let room = self.shared.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut queue = self.shared.lock()?;
+                if queue.stopped {
+                    return Err(stopped());
+                }
+                if queue.records.len() + queue.reserved < self.shared.capacity {
+                    queue.reserved += 1;
+                    return Ok(Reserved { shared: &self.shared, used: false });
+                }
+                if self.shared.failing.load(Ordering::Relaxed) {
+                    return Err(StoreError::new("audit queue", "full while the audit sink fails"));
+                }
+            }
+            room.await;
+        }
+    }
+
     /// Waits until every record queued before this call is written.
     pub(crate) async fn flush(&self) -> Result<(), StoreError> {
         self.start();
@@ -145,6 +178,46 @@ impl Auditor {
         }
         self.shared.work.notify_one();
         written.await.map_err(|_| stopped())
+    }
+}
+
+/// A place in the audit queue, promised by [`Auditor::reserve`]. Dropped
+/// unused, it is given back.
+pub(crate) struct Reserved<'a> {
+    shared: &'a Shared,
+    used: bool,
+}
+
+impl Reserved<'_> {
+    /// Queues `record` in the promised place. Fails only if the writer is
+    /// gone (the runtime is shutting down).
+    pub(crate) fn send(mut self, record: DecisionRecord) -> Result<(), StoreError> {
+        self.used = true;
+        let mut queue = self.shared.lock()?;
+        queue.reserved -= 1;
+        if queue.stopped {
+            return Err(stopped());
+        }
+        queue.records.push(record);
+        let first = queue.records.len() == 1 && queue.flushes.is_empty();
+        drop(queue);
+        if first {
+            self.shared.work.notify_one();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        if self.used {
+            return;
+        }
+        match self.shared.queue.lock() {
+            Ok(mut queue) => queue.reserved -= 1,
+            Err(poisoned) => poisoned.into_inner().reserved -= 1,
+        }
+        self.shared.room.notify_waiters();
     }
 }
 

@@ -11,13 +11,11 @@ use crate::Code;
 
 /// Refuses an authentication made more than `max_age` before `now`.
 pub(crate) fn check(max_age: Duration, authenticated_at: SystemTime, now: SystemTime) -> Verdict {
-    // A clock that went backwards reads as "just now": the session store's
-    // own expiry still bounds it.
-    let age = now.duration_since(authenticated_at).unwrap_or_default();
-    if age > max_age {
-        Err(Refusal::code(Code::ReauthRequired))
-    } else {
-        Ok(())
+    // An authentication time in the future proves nothing about how recent
+    // the authentication was (a skewed clock, a forged record): stale.
+    match now.duration_since(authenticated_at) {
+        Ok(age) if age <= max_age => Ok(()),
+        _ => Err(Refusal::code(Code::ReauthRequired)),
     }
 }
 
@@ -36,5 +34,13 @@ mod tests {
         let now = SystemTime::now();
         assert!(check(5 * MINUTE, now - 4 * MINUTE, now).is_ok());
         assert!(refused(check(5 * MINUTE, now - 6 * MINUTE, now)));
+    }
+
+    #[test]
+    fn an_authentication_time_in_the_future_is_stale() {
+        let now = SystemTime::now();
+        assert!(refused(check(5 * MINUTE, now + Duration::from_secs(1), now)));
+        assert!(refused(check(5 * MINUTE, now + 60 * MINUTE, now)));
+        assert!(check(5 * MINUTE, now, now).is_ok(), "now itself is fresh");
     }
 }

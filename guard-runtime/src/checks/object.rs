@@ -3,12 +3,13 @@
 //! The resolver loads the object's tenant and owner; an object of another
 //! tenant, or another owner's where the action checks ownership, answers
 //! exactly like a missing one (404), so a caller learns nothing about
-//! objects it may not touch.
+//! objects it may not touch. An agent only ever touches its user's objects,
+//! with `owner` or `tenant` alike.
 
 use std::sync::Arc;
 
 use super::{Refusal, Verdict};
-use crate::{Code, ObjectMeta, Principal, Reach, Resolver};
+use crate::{CallerKind, Code, ObjectMeta, Principal, Reach, Resolver};
 
 /// Keys longer than this cannot name anything: answered like a miss.
 const MAX_KEY_LEN: usize = 256;
@@ -43,10 +44,11 @@ pub(crate) async fn check(
     let Some(key) = key else { return Err(not_found()) };
     let object = rule.resolver.resolve(key).await?.ok_or_else(not_found)?;
     let same_tenant = *object.tenant == *principal.tenant;
-    let owner_ok = !rule.owner
-        || reach == Reach::Tenant
-        || matches!((principal.owner_id(), object.owner.as_deref()), (Some(me), Some(owner)) if me == owner);
-    if same_tenant && owner_ok {
+    // An agent acts only on its user's objects, whatever the action checks
+    // and whatever reach a policy gives it.
+    let must_own = principal.kind == CallerKind::Agent || (rule.owner && reach == Reach::Own);
+    let owns = matches!((principal.owner_id(), object.owner.as_deref()), (Some(me), Some(owner)) if me == owner);
+    if same_tenant && (owns || !must_own) {
         Ok(object)
     } else {
         Err(not_found())
@@ -73,6 +75,7 @@ pub(crate) fn resource_id(resource: &str, key: &str) -> Arc<str> {
 mod tests {
     use super::*;
     use crate::resolve::from_fn;
+    use crate::Delegation;
 
     fn rule(owner: bool) -> ObjectRule {
         let resolver = from_fn(|key: String| async move {
@@ -100,6 +103,17 @@ mod tests {
         assert!(not_found(check(&rule(false), Some("2"), &bob, Reach::Tenant).await));
         assert!(not_found(check(&rule(true), Some("3"), &alice, Reach::Tenant).await));
         assert!(not_found(check(&rule(true), None, &alice, Reach::Tenant).await));
+    }
+
+    #[tokio::test]
+    async fn an_agent_reaches_only_its_users_objects_even_by_tenant() {
+        let for_bob = Delegation { user: "bob".into(), roles: vec!["customer".into()] };
+        let agent = Principal::agent("helper", "acme", ["orders:*"], for_bob);
+        assert!(not_found(check(&rule(false), Some("1"), &agent, Reach::Tenant).await), "alice's order");
+        assert!(not_found(check(&rule(true), Some("1"), &agent, Reach::Tenant).await));
+        let for_alice = Delegation { user: "alice".into(), roles: vec!["customer".into()] };
+        let assistant = Principal::agent("assistant", "acme", ["orders:read"], for_alice);
+        assert!(check(&rule(false), Some("1"), &assistant, Reach::Own).await.is_ok());
     }
 
     #[test]

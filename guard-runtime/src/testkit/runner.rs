@@ -252,17 +252,25 @@ impl Run {
         if info.policy == "public" {
             self.rows.push(Row {
                 action: info.name.to_owned(),
-                route,
+                route: route.clone(),
                 attack: Attack::Public,
                 caller: "-".to_owned(),
                 expected: None,
                 got: None,
                 verdict: Verdict::Public(info.public_reason.unwrap_or("no reason given").to_owned()),
             });
-            return;
+            // A public action has no caller to attack, but its replay key
+            // still holds.
+            if info.replay.is_none() {
+                return;
+            }
         }
+        let public = info.policy == "public";
         let fixture = self.fixtures.actions.get(info.name).cloned().unwrap_or_default();
-        for attack in Attack::ALL.into_iter().filter(|a| *a != Attack::Public) {
+        let attacks = Attack::ALL.into_iter().filter(|a| {
+            *a != Attack::Public && (!public || matches!(a, Attack::ReplayMissingKey | Attack::ReplayReused))
+        });
+        for attack in attacks {
             let expected = attack.expected();
             let row = |caller: String, got: Option<Got>, verdict: Verdict| Row {
                 action: info.name.to_owned(),
@@ -538,6 +546,9 @@ impl Run {
 
     async fn replay(&mut self, info: &ActionInfo, fixture: &ActionFixture, attack: Attack) -> Outcome {
         let Some(header) = info.replay else { return Outcome::NotApplicable("not replay-protected".to_owned()) };
+        if info.policy == "public" {
+            return self.public_replay(info, fixture, attack, header).await;
+        }
         let Some(i) = self.holder_index(info) else { return Self::no_holder(info) };
         if attack == Attack::ReplayMissingKey {
             return self.as_caller(info, fixture, i, false, |p| p.replay = ReplayKey::Missing, "nokey").await;
@@ -560,6 +571,31 @@ impl Run {
         }
         let (got, request_id) = self.send(info, fixture, &probe, "reuse").await;
         Outcome::Sent { caller: label, got, request_id, failures, first_use: Some(first_id) }
+    }
+
+    /// The replay attacks on a public action: sent with no credential.
+    async fn public_replay(
+        &mut self,
+        info: &ActionInfo,
+        fixture: &ActionFixture,
+        attack: Attack,
+        header: &str,
+    ) -> Outcome {
+        let mut probe = Probe::new(None, None);
+        if attack == Attack::ReplayMissingKey {
+            probe.replay = ReplayKey::Missing;
+            return self.sent(info, fixture, "anonymous".to_owned(), probe, "nokey").await;
+        }
+        probe.replay = ReplayKey::Given(self.next_id("replay"));
+        let (first, first_id) = self.send(info, fixture, &probe, "first").await;
+        let mut failures = Vec::new();
+        if !(200..300).contains(&first.status) {
+            failures.push(format!(
+                "the first use of the `{header}` key answered {first}, so reuse proves nothing: fix the action's fixture, or skip this attack"
+            ));
+        }
+        let (got, request_id) = self.send(info, fixture, &probe, "reuse").await;
+        Outcome::Sent { caller: "anonymous".to_owned(), got, request_id, failures, first_use: Some(first_id) }
     }
 
     async fn input(&mut self, info: &ActionInfo, fixture: &ActionFixture, mode: BodyMode) -> Outcome {

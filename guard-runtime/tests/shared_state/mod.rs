@@ -299,10 +299,17 @@ pub async fn an_idempotency_key_used_on_one_instance_is_replayed_on_the_other(se
 pub async fn concurrent_uses_of_one_key_across_instances_let_exactly_one_through(server: &impl Backend) {
     let (a, b) = (server.instance(0).await, server.instance(0).await);
     seed(&a.tokens).await;
+    // Every task waits at the barrier, so the 32 requests are in flight at
+    // once, on as many threads as the test's runtime has.
+    let start = Arc::new(tokio::sync::Barrier::new(32));
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..32 {
         let router = if i % 2 == 0 { a.router.clone() } else { b.router.clone() };
-        tasks.spawn(async move { send(&router, pay_with(SVC, "race")).await });
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            send(&router, pay_with(SVC, "race")).await
+        });
     }
     let answers = tasks.join_all().await;
     let ok = answers.iter().filter(|a| a.status == StatusCode::OK).count();
