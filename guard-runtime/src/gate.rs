@@ -42,6 +42,9 @@ pub(crate) struct Facts {
     /// What this request's denials count against (a principal, or a client
     /// address); only set while probing detection is on.
     pub(crate) probe_key: String,
+    /// Whether this attempt is counted under `probe_key` (step 1 reserved
+    /// it): taken back unless the request ends denied.
+    pub(crate) reserved: bool,
     /// The caller, once authenticated.
     pub(crate) caller: Option<Arc<Principal>>,
     /// `resource/key` of the object the request names, once read.
@@ -67,6 +70,7 @@ impl Gate {
                 method: parts.method.clone(),
                 path: Arc::from(parts.uri.path()),
                 probe_key: String::new(),
+                reserved: false,
                 caller: None,
                 resource: None,
                 started: Instant::now(),
@@ -84,15 +88,33 @@ impl Gate {
     /// request's future.
     pub fn finish(&mut self, response: Response) -> StoreFuture<'_, Response> {
         let status = response.status();
+        let Gate { action, facts } = self;
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             let code = Code::from_status(status);
-            let Gate { action, facts } = self;
             return StoreFuture::new(async move {
                 facts.body_refused(action, code).await;
                 facts.tag(response)
             });
         }
-        StoreFuture::ready(self.facts.tag(response))
+        // Not denied: the attempt step 1 counted is taken back. In-process,
+        // that is at hand; only a network store's answer is awaited.
+        if facts.reserved {
+            facts.reserved = false;
+            let window = action.rt.probing.window;
+            // A store that must wait is called again from a future that owns
+            // the gate; the first call's future is dropped unpolled, and a
+            // network store's does nothing until polled.
+            match action.rt.denials.release(&facts.probe_key, window).into_ready().ok() {
+                Some(released) => log_release(released),
+                None => {
+                    return StoreFuture::new(async move {
+                        log_release(action.rt.denials.release(&facts.probe_key, window).await);
+                        facts.tag(response)
+                    })
+                }
+            }
+        }
+        StoreFuture::ready(facts.tag(response))
     }
 
     /// A 503 for an outcome that cannot happen when the macro's checks hold:
@@ -155,11 +177,11 @@ impl Facts {
         if let Some(wait) = retry_after {
             error = error.with_retry_after(retry_secs(wait));
         }
-        if code.is_probe() && action.rt.probing.is_on() {
-            if let Err(err) = action.rt.denials.add(&self.probe_key, action.rt.probing.window).await {
-                tracing::error!(target: "guard::gate", error = %err, "denial store failed");
-                error = ActionError::new(Code::Unavailable);
-            }
+        // An authorization denial keeps the attempt step 1 counted; any other
+        // refusal (bad input, an outage) takes it back.
+        if self.reserved && !code.is_probe() {
+            self.reserved = false;
+            log_release(action.rt.denials.release(&self.probe_key, action.rt.probing.window).await);
         }
         let record = self.record(action, Decision::Deny, error.code().as_str());
         if let Err(err) = action.rt.auditor.send(record).await {
@@ -169,16 +191,14 @@ impl Facts {
         self.tag(error.into_response())
     }
 
+    /// The body's own 401/403: audited as a deny. Step 1's reservation
+    /// stays counted, as this denial.
     async fn body_refused(&mut self, action: &Mounted, code: Code) {
+        self.reserved = false;
         let record = self.record(action, Decision::Deny, code.as_str());
         // The body already ran: a failure here can only be logged.
         if let Err(err) = action.rt.auditor.send(record).await {
             tracing::error!(target: "guard::gate", error = %err, "audit failed after the action ran");
-        }
-        if action.rt.probing.is_on() {
-            if let Err(err) = action.rt.denials.add(&self.probe_key, action.rt.probing.window).await {
-                tracing::error!(target: "guard::gate", error = %err, "denial store failed after the action ran");
-            }
         }
     }
 
@@ -215,6 +235,15 @@ impl Facts {
             extensions.insert(caller.clone());
         }
         response
+    }
+}
+
+/// A reservation that could not be taken back leaves one attempt too many
+/// counted until the window ends: the caller meets the limit sooner, never
+/// later. Logged, never a refusal of its own.
+fn log_release(released: Result<(), crate::StoreError>) {
+    if let Err(err) = released {
+        tracing::error!(target: "guard::gate", error = %err, "denial store failed to take back an attempt");
     }
 }
 

@@ -106,7 +106,8 @@ where
             Ok(found) => probing::principal_key(&found.principal),
             Err(_) => probing::client_key(parts),
         };
-        step!(facts, action, probing::check(&*rt.denials, rt.probing, &facts.probe_key).await);
+        step!(facts, action, probing::reserve(&*rt.denials, rt.probing, &facts.probe_key).await);
+        facts.reserved = true;
     }
     let Authenticated { principal, via } = step!(facts, action, authenticated);
 
@@ -206,7 +207,8 @@ where
     // 1. Nobody to authenticate: the probing limit of the client address.
     if rt.probing.is_on() {
         facts.probe_key = probing::client_key(parts);
-        step!(facts, action, probing::check(&*rt.denials, rt.probing, &facts.probe_key).await);
+        step!(facts, action, probing::reserve(&*rt.denials, rt.probing, &facts.probe_key).await);
+        facts.reserved = true;
     }
 
     // 5. The replay header.

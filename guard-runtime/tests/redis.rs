@@ -171,6 +171,12 @@ async fn denials_on_both_instances_add_up_to_one_threshold() {
     shared_state::denials_on_both_instances_add_up_to_one_threshold(&server).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_concurrent_burst_checks_at_most_the_threshold() {
+    let server = RedisServer::start();
+    shared_state::a_concurrent_burst_checks_at_most_the_threshold(&server).await;
+}
+
 // ------------------------------------------------------- Redis failures
 
 #[tokio::test]

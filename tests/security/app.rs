@@ -120,6 +120,15 @@ async fn sensitive(auth: Authorized, State(state): State<AppState>) -> String {
     auth.principal().id.clone()
 }
 
+/// A login form's shape: public, checks a password itself (slowly, as a
+/// real hash does), and refuses a wrong one with 401.
+#[action(POST "/password-check", public = "test probe: checks a password itself")]
+async fn check_password(State(state): State<AppState>) -> Result<&'static str, ActionError> {
+    state.ran.hit();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    Err(ActionError::unauthenticated())
+}
+
 #[action(GET "/public", public = "test probe: reveals nothing")]
 async fn public_probe(State(state): State<AppState>) -> &'static str {
     state.ran.hit();
@@ -279,6 +288,13 @@ impl DenialStore for Shared<dyn DenialStore> {
     ) -> guard_runtime::StoreFuture<'a, Result<guard_runtime::store::DenialWindow, guard_runtime::StoreError>> {
         self.0.add(key, w)
     }
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        w: Duration,
+    ) -> guard_runtime::StoreFuture<'a, Result<(), guard_runtime::StoreError>> {
+        self.0.release(key, w)
+    }
 }
 
 impl Resolver for Shared<dyn Resolver> {
@@ -352,6 +368,7 @@ pub async fn app_with(config: Config) -> TestApp {
     .mount(pay)
     .mount(sensitive)
     .mount(public_probe)
+    .mount(check_password)
     .mount_at(axum::http::Method::GET, "/docs", list_docs);
     let audit_handle = actions.audit_handle();
     let manifest = actions.manifest().to_vec();

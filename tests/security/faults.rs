@@ -65,6 +65,9 @@ impl DenialStore for Broken {
     fn add<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
         fail()
     }
+    fn release<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, Result<(), StoreError>> {
+        fail()
+    }
 }
 
 impl Resolver for Broken {

@@ -71,3 +71,38 @@ async fn input_errors_do_not_count_as_probing() {
     let ok = app.send(bearer("GET", "/docs/1", ALICE).body(Body::empty()).expect("request")).await;
     assert_eq!(ok.status, 200);
 }
+
+/// A burst of wrong passwords from one address, all at once on four
+/// threads: each attempt is counted before the password is checked, so at
+/// most the threshold are checked, and the rest answer 429 unchecked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_concurrent_burst_checks_at_most_the_threshold() {
+    let app = std::sync::Arc::new(app_with(Config { probe_threshold: 5, ..Config::default() }).await);
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(40));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let (app, start) = (app.clone(), start.clone());
+        tasks.spawn(async move {
+            start.wait().await;
+            app.send(request("POST", "/password-check").body(Body::empty()).expect("request")).await
+        });
+    }
+    let answers = tasks.join_all().await;
+    let checked = answers.iter().filter(|a| a.status == 401).count();
+    for answer in answers.iter().filter(|a| a.status != 401) {
+        answer.assert_problem(429, "probing_suspected");
+    }
+    assert_eq!(checked, 5, "exactly the threshold of passwords were checked");
+    assert_eq!(app.ran.count(), 5);
+}
+
+/// Allowed requests do not count: their reservation is taken back.
+#[tokio::test]
+async fn allowed_requests_never_add_up_to_a_lockout() {
+    let app = app_with(Config { probe_threshold: 2, ..Config::default() }).await;
+    for _ in 0..10 {
+        let answer = app.send(bearer("GET", "/docs/1", ALICE).body(Body::empty()).expect("request")).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+    assert_eq!(app.ran.count(), 10);
+}

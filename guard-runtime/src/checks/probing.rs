@@ -4,8 +4,8 @@
 //! Denials are counted per principal for authenticated requests and per
 //! client address (the peer the server saw, never a forwarding header a
 //! client can forge) for unauthenticated ones, so one prober never locks
-//! out another user. The gate adds each denial to the count; this check
-//! reads it.
+//! out another user. This check counts each attempt up front; the gate
+//! takes back the attempts that were not denied.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -33,14 +33,20 @@ impl Limit {
     }
 }
 
-/// Refuses (429) once the denials counted under `key` reach the threshold.
-pub(crate) async fn check(store: &dyn DenialStore, limit: Limit, key: &str) -> Verdict {
-    // A threshold of 0 would refuse everyone (`count >= 0`): it means off.
+/// Counts this attempt under `key` before any work is done (a
+/// reservation), and refuses (429) once the attempts counted in the window
+/// pass the threshold. Counting first, atomically, is what bounds a
+/// concurrent burst: of any number of simultaneous attempts, at most the
+/// threshold get past here. The gate takes the reservation back when the
+/// attempt ends without an authorization denial; a refused attempt keeps
+/// it, as the denial it is, and so does a 429'd one.
+pub(crate) async fn reserve(store: &dyn DenialStore, limit: Limit, key: &str) -> Verdict {
+    // A threshold of 0 would refuse everyone: it means off.
     if !limit.is_on() {
         return Ok(());
     }
-    let window = store.current(key, limit.window).await?;
-    if window.count >= limit.threshold {
+    let window = store.add(key, limit.window).await?;
+    if window.count > limit.threshold {
         return Err(Refusal::Denied(Denial {
             code: Code::ProbingSuspected,
             detail: "Too many denied requests: try again later.".into(),

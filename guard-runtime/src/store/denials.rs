@@ -28,8 +28,22 @@ pub struct DenialWindow {
 pub trait DenialStore: Send + Sync + 'static {
     /// The current window of `key`.
     fn current<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>>;
-    /// Adds one denial to `key`'s window (opening one if none is open).
+    /// Adds one denial to `key`'s window (opening one if none is open),
+    /// atomically: of concurrent adds on any instance sharing the store,
+    /// each sees its own count.
+    ///
+    /// The guard adds one for every attempt before checking it (a
+    /// reservation), so that under any concurrency at most the threshold
+    /// are checked in a window, and takes it back with
+    /// [`release`](DenialStore::release) when the attempt was not denied.
     fn add<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>>;
+    /// Takes back one denial added to `key`'s open window; never below 0,
+    /// and nothing if the window has ended.
+    ///
+    /// The guard may drop this call's future unpolled when it is not ready
+    /// at once, and call again from a future of its own: do the work when
+    /// polled (as `async` blocks do).
+    fn release<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<(), StoreError>>;
 }
 
 /// When a key's window opened, and its denials so far.
@@ -80,5 +94,18 @@ impl DenialStore for MemoryDenialStore {
 
     fn add<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
         StoreFuture::ready(self.update(key, window, 1))
+    }
+
+    fn release<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<(), StoreError>> {
+        let now = Instant::now();
+        let released =
+            self.windows.lock().map_err(|_| StoreError::new("denial store", "lock poisoned")).map(|mut guard| {
+                if let Some((opened, count)) = guard.0.get_mut(key) {
+                    if now < *opened + window {
+                        *count = count.saturating_sub(1);
+                    }
+                }
+            });
+        StoreFuture::ready(released)
     }
 }

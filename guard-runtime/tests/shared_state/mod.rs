@@ -87,6 +87,15 @@ async fn pay(_auth: Authorized, State(state): State<AppState>) -> &'static str {
     "paid"
 }
 
+/// A login form's shape: public, checks a password itself (slowly, as a
+/// real hash does), and refuses a wrong one with 401.
+#[action(POST "/password-check", public = "test probe: checks a password itself")]
+async fn check_password(State(state): State<AppState>) -> Result<&'static str, ActionError> {
+    state.hit();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    Err(ActionError::unauthenticated())
+}
+
 pub const SVC: &str = "svc-key-0123456789";
 pub const ALICE: &str = "alice-key-0123456789";
 
@@ -139,6 +148,7 @@ impl Instance {
         .mount(logout)
         .mount(revoke_others)
         .mount(pay)
+        .mount(check_password)
         .into_router(AppState { ran: ran.clone(), sessions: sessions.clone() });
         Instance { router, ran, sessions, tokens }
     }
@@ -337,6 +347,28 @@ pub async fn denials_on_both_instances_add_up_to_one_threshold(server: &impl Bac
     // Another principal is not affected.
     b.send(bearer("GET", "/docs/1", SVC)).await.assert_ok(200);
     assert_eq!((a.ran(), b.ran()), (0, 1));
+}
+
+/// A burst of wrong passwords from one address, spread over two instances
+/// and released together: each attempt is counted in the shared store
+/// before the password is checked, so at most the threshold are checked.
+pub async fn a_concurrent_burst_checks_at_most_the_threshold(server: &impl Backend) {
+    let (a, b) = (Arc::new(server.instance(5).await), Arc::new(server.instance(5).await));
+    let start = Arc::new(tokio::sync::Barrier::new(40));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let instance = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            instance.send(request("POST", "/password-check").body(Body::empty()).expect("request")).await
+        });
+    }
+    let answers = tasks.join_all().await;
+    for answer in answers.iter().filter(|a| a.status != StatusCode::UNAUTHORIZED) {
+        answer.assert_problem(429, "probing_suspected");
+    }
+    assert_eq!(a.ran() + b.ran(), 5, "exactly the threshold of passwords were checked");
 }
 
 // ------------------------------------------------------- a hung server

@@ -11,7 +11,8 @@ use crate::{StoreError, StoreFuture};
 const WHAT: &str = "denial store";
 
 /// Fixed-window denial counters in PostgreSQL, shared by every instance:
-/// denials on any instance count toward one threshold.
+/// denials on any instance count toward one threshold. A negative count is
+/// garbage: an add leaves it as it is, and reports it as an error.
 ///
 /// Each key is a row with its count and the end of its window. An add is
 /// one `INSERT … ON CONFLICT (key) DO UPDATE … RETURNING` statement that
@@ -23,6 +24,7 @@ pub struct PostgresDenialStore {
     conn: Conn,
     current: SqlStr,
     add: SqlStr,
+    release: SqlStr,
 }
 
 /// Milliseconds from now to the end of the window, as `bigint`.
@@ -36,9 +38,12 @@ impl PostgresDenialStore {
             add: sql(format!(
                 "INSERT INTO {t} AS d (key, count, window_end) VALUES ($1, 1, now() + make_interval(secs => $2))
                  ON CONFLICT (key) DO UPDATE SET
-                   count = CASE WHEN d.window_end <= now() THEN 1 ELSE d.count + 1 END,
+                   count = CASE WHEN d.window_end <= now() THEN 1 WHEN d.count < 0 THEN d.count ELSE d.count + 1 END,
                    window_end = CASE WHEN d.window_end <= now() THEN EXCLUDED.window_end ELSE d.window_end END
                  RETURNING count, {LEFT_MS}"
+            )),
+            release: sql(format!(
+                "UPDATE {t} SET count = count - 1 WHERE key = $1 AND window_end > now() AND count > 0"
             )),
             conn,
         }
@@ -73,6 +78,14 @@ impl DenialStore for PostgresDenialStore {
             let row = self.conn.run(WHAT, query.fetch_one(&self.conn.pool)).await?;
             self.conn.wrote(&self.conn.tables.denials, "window_end");
             Self::window(Some(row), window)
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, _window: Duration) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
+            let query = sqlx::query(self.release.clone()).bind(key.as_bytes());
+            self.conn.run(WHAT, query.execute(&self.conn.pool)).await?;
+            Ok(())
         })
     }
 }

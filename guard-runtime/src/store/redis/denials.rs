@@ -18,6 +18,7 @@ static ADD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local count = redis.call('INCR', KEYS[1])
+if count < 1 then return redis.error_reply('stored denial counter is negative') end
 local left = redis.call('PTTL', KEYS[1])
 if count == 1 or left < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -40,6 +41,18 @@ if not count then return redis.error_reply('stored denial counter is not a numbe
 local left = redis.call('PTTL', KEYS[1])
 if left < 0 then left = tonumber(ARGV[1]) end
 return {count, left}
+",
+    )
+});
+
+/// Takes back one denial of the open window, never below 0; keeps the
+/// window's expiry. KEYS: counter. Returns 1.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count and count > 0 then redis.call('DECR', KEYS[1]) end
+return 1
 ",
     )
 });
@@ -78,5 +91,14 @@ impl DenialStore for RedisDenialStore {
 
     fn add<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
         StoreFuture::new(self.call(&ADD, key, window))
+    }
+
+    fn release<'a>(&'a self, key: &'a str, _window: Duration) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::new(async move {
+            let key = self.conn.key("denials", key);
+            let _: i64 =
+                self.conn.run(WHAT, |mut c| async move { RELEASE.key(&key).invoke_async(&mut c).await }).await?;
+            Ok(())
+        })
     }
 }
