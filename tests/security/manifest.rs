@@ -10,7 +10,17 @@ async fn every_mounted_action_is_listed_with_its_requirements() {
     let names: Vec<_> = app.manifest.iter().map(|a| a.name).collect();
     assert_eq!(
         names,
-        ["read_doc", "edit_doc", "delete_doc", "move_doc", "pay", "sensitive", "public_probe", "list_docs"]
+        [
+            "read_doc",
+            "edit_doc",
+            "delete_doc",
+            "move_doc",
+            "pay",
+            "sensitive",
+            "public_probe",
+            "check_password",
+            "list_docs"
+        ]
     );
     let edit = &app.manifest[1];
     assert_eq!((edit.method.as_str(), edit.path.as_str()), ("POST", "/docs/{doc_id}"));
@@ -25,6 +35,6 @@ async fn every_mounted_action_is_listed_with_its_requirements() {
     assert_eq!(app.manifest[5].fresh_secs, Some(300));
     assert_eq!(app.manifest[6].policy, "public");
     assert_eq!(app.manifest[6].public_reason, Some("test probe: reveals nothing"));
-    assert_eq!((app.manifest[7].method.as_str(), app.manifest[7].path.as_str()), ("GET", "/docs"));
+    assert_eq!((app.manifest[8].method.as_str(), app.manifest[8].path.as_str()), ("GET", "/docs"));
     assert_eq!(app.manifest[3].body_limit, Some(1024));
 }
