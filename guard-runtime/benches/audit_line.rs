@@ -22,6 +22,7 @@ fn record() -> DecisionRecord {
     DecisionRecord {
         ts: SystemTime::now(),
         request_id: RequestId::new("5f2c9a1b7e04-00000000000004d2"),
+        client_request_id: None,
         caller: Some(Arc::new(agent)),
         action: "read_order",
         method: Method::GET,

@@ -32,7 +32,11 @@ pub(crate) struct Facts {
     /// it, on the monotonic clock (a wall clock stepped by NTP mid-request
     /// would read 0 or hours).
     started: Instant,
+    /// Made by the server: unique, whatever clients send.
     pub(crate) request_id: RequestId,
+    /// The client's own well-formed `x-request-id`, kept beside it and
+    /// echoed back.
+    client_request_id: Option<RequestId>,
     method: Method,
     /// The audit records' path: copied, not the request's `Uri`, whose
     /// bytes share the server's read buffer (a record in the audit queue
@@ -60,13 +64,15 @@ impl Gate {
     /// the slow path and consolidated the heap. Two small allocations cost
     /// less than one large one.
     pub fn new(action: Arc<Mounted>, parts: &Parts) -> Box<Gate> {
-        let request_id = action.rt.request_ids.of(parts);
+        let request_id = action.rt.request_ids.next();
+        let client_request_id = crate::request_id::sent_by_client(parts);
         // For a `TraceLayer` span that declares the field (see the README's
         // recipe); a no-op when no span does.
         tracing::Span::current().record("request_id", request_id.as_str());
         Box::new(Gate {
             facts: Facts {
                 request_id,
+                client_request_id,
                 method: parts.method.clone(),
                 path: Arc::from(parts.uri.path()),
                 probe_key: String::new(),
@@ -206,6 +212,7 @@ impl Facts {
         DecisionRecord {
             ts: SystemTime::now(),
             request_id: Some(self.request_id.clone()),
+            client_request_id: self.client_request_id.clone(),
             caller: self.caller.clone(),
             action: action.spec.name,
             method: self.method.clone(),
@@ -218,9 +225,12 @@ impl Facts {
         }
     }
 
-    /// Every answer of an action names the id its audit records carry, and
-    /// is never cached (it was meant for one caller). Set here rather than
-    /// by a router layer, which would cost every request a boxed service.
+    /// Every answer of an action carries an `x-request-id`, and is never
+    /// cached (it was meant for one caller). Set here rather than by a
+    /// router layer, which would cost every request a boxed service. The
+    /// header echoes the client's own id if it sent one, as
+    /// tower-http's `PropagateRequestIdLayer` would; otherwise it is the
+    /// server's, the `request_id` of the audit records.
     ///
     /// The request id and the caller also ride along as response
     /// extensions, for the app's own layers (a `TraceLayer`'s
@@ -228,7 +238,8 @@ impl Facts {
     fn tag(&self, mut response: Response) -> Response {
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, NO_STORE);
-        headers.insert(REQUEST_ID, self.request_id.header_value());
+        let echoed = self.client_request_id.as_ref().unwrap_or(&self.request_id);
+        headers.insert(REQUEST_ID, echoed.header_value());
         let extensions = response.extensions_mut();
         extensions.insert(self.request_id.clone());
         if let Some(caller) = &self.caller {

@@ -14,7 +14,9 @@ pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id"
 
 /// `<random per-app prefix>-<counter>`: unique within a process, and
 /// unguessable across restarts. A client's own well-formed `x-request-id`
-/// (1 to 128 visible ASCII characters) is kept for correlation.
+/// (1 to 128 visible ASCII characters) is kept for correlation beside it,
+/// never instead of it: the client chooses it, so two requests could share
+/// one.
 pub(crate) struct RequestIds {
     /// Six random bytes, hex.
     prefix: [u8; 12],
@@ -32,20 +34,23 @@ impl RequestIds {
         RequestIds { prefix, next: AtomicU64::new(1) }
     }
 
-    /// The request's id: the client's, or a new one.
-    pub(crate) fn of(&self, parts: &Parts) -> RequestId {
-        let mut sent = parts.headers.get_all(REQUEST_ID).iter();
-        if let (Some(value), None) = (sent.next(), sent.next()) {
-            if let Some(id) = RequestId::new(value.as_bytes()) {
-                return id;
-            }
-        }
+    /// A new id, unique within this process.
+    pub(crate) fn next(&self) -> RequestId {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let mut id = [0u8; GENERATED_LEN];
         id[..12].copy_from_slice(&self.prefix);
         id[12] = b'-';
         crate::hex::encode(&mut id[13..], &n.to_be_bytes());
         RequestId::from_owner(id).unwrap_or_else(|| RequestId(HeaderValue::from_static("request")))
+    }
+}
+
+/// The client's own id, if it sent exactly one well-formed `x-request-id`.
+pub(crate) fn sent_by_client(parts: &Parts) -> Option<RequestId> {
+    let mut sent = parts.headers.get_all(REQUEST_ID).iter();
+    match (sent.next(), sent.next()) {
+        (Some(value), None) => RequestId::new(value.as_bytes()),
+        _ => None,
     }
 }
 
@@ -151,8 +156,7 @@ mod tests {
     #[test]
     fn generated_ids_are_unique_and_share_one_allocation_with_the_header() {
         let ids = RequestIds::new();
-        let parts = axum::http::Request::new(()).into_parts().0;
-        let (a, b) = (ids.of(&parts), ids.of(&parts));
+        let (a, b) = (ids.next(), ids.next());
         assert_ne!(a, b);
         assert_eq!(a.len(), GENERATED_LEN);
         assert_eq!(a[..12], b[..12], "one prefix per process");
@@ -160,35 +164,33 @@ mod tests {
         assert_eq!(header.as_bytes().as_ptr(), a.as_str().as_ptr(), "the header is the id, not a copy");
     }
 
-    fn sent(ids: &RequestIds, values: &[&[u8]]) -> (RequestId, Vec<*const u8>) {
+    fn sent(values: &[&[u8]]) -> (Option<RequestId>, Vec<*const u8>) {
         let mut request = axum::http::Request::builder();
         for value in values {
             request = request.header(REQUEST_ID, HeaderValue::from_bytes(value).expect("header value"));
         }
         let parts = request.body(()).expect("request").into_parts().0;
         let sent = parts.headers.get_all(REQUEST_ID).iter().map(|v| v.as_bytes().as_ptr()).collect();
-        (ids.of(&parts), sent)
+        (sent_by_client(&parts), sent)
     }
 
     #[test]
     fn a_clients_id_is_kept_when_well_formed_and_copied() {
-        let ids = RequestIds::new();
-        let (id, sent_at) = sent(&ids, &[b"client-7"]);
+        let (id, sent_at) = sent(&[b"client-7"]);
+        let id = id.expect("kept");
         assert_eq!(id.as_str(), "client-7");
         assert_ne!(id.as_str().as_ptr(), sent_at[0], "a copy: the request's buffer is not kept alive");
         let long = "k".repeat(128);
-        assert_eq!(sent(&ids, &[long.as_bytes()]).0.as_str(), long);
+        assert_eq!(sent(&[long.as_bytes()]).0.expect("kept").as_str(), long);
     }
 
     #[test]
-    fn a_malformed_or_repeated_client_id_is_replaced() {
-        let ids = RequestIds::new();
+    fn a_malformed_or_repeated_client_id_is_not_kept() {
         let too_long = "k".repeat(129);
         let refused: [&[&[u8]]; 5] =
             [&[b"has space"], &[b"tab\tid"], &[b"caf\xc3\xa9"], &[too_long.as_bytes()], &[b"one", b"two"]];
         for values in refused {
-            let (id, _) = sent(&ids, values);
-            assert_eq!(id.len(), GENERATED_LEN, "{values:?} gave {id}");
+            assert!(sent(values).0.is_none(), "{values:?}");
         }
     }
 }

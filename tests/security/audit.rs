@@ -29,7 +29,9 @@ async fn one_record_per_decision_with_every_field() {
     let allow = &records[0];
     assert_eq!(allow.decision, Decision::Allow);
     assert_eq!(allow.code, "ok");
-    assert_eq!(allow.request_id.as_deref(), Some("req-1"));
+    // The client's id is kept beside the server's, never as it.
+    assert_eq!(allow.client_request_id.as_deref(), Some("req-1"));
+    assert_ne!(allow.request_id.as_deref(), Some("req-1"));
     assert_eq!(allow.principal(), Some("agent-a"));
     assert_eq!(allow.principal_kind(), Some(CallerKind::Agent));
     assert_eq!(allow.on_behalf_of(), Some("alice"));
@@ -51,11 +53,13 @@ async fn one_record_per_decision_with_every_field() {
     assert_eq!(anonymous.principal(), None);
     assert_eq!(anonymous.principal_kind(), None);
     assert!(anonymous.request_id.is_some(), "a request id is generated when the client sends none");
+    assert_eq!(anonymous.client_request_id, None);
 
     let line = serde_json::to_value(allow).expect("serializes");
     for field in [
         "ts",
         "request_id",
+        "client_request_id",
         "principal",
         "principal_kind",
         "on_behalf_of",
@@ -112,4 +116,25 @@ async fn the_json_lines_sink_writes_one_line_per_record() {
         ["ok", "not_found", "not_found"]
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A client cannot make two requests share an audit id, nor take another's:
+/// every record's `request_id` is the server's own, and unique.
+#[tokio::test]
+async fn clients_cannot_choose_or_share_audit_request_ids() {
+    let app = app().await;
+    for _ in 0..3 {
+        let answer = app
+            .send(
+                bearer("GET", "/docs/1", ALICE).header("x-request-id", "same-id").body(Body::empty()).expect("request"),
+            )
+            .await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.headers["x-request-id"], "same-id", "the client's id is still echoed");
+    }
+    let records = app.audit_records().await;
+    let ids: std::collections::HashSet<String> =
+        records.iter().map(|r| r.request_id.as_deref().expect("an id").to_owned()).collect();
+    assert_eq!(ids.len(), 3, "three requests, three ids: {records:#?}");
+    assert!(records.iter().all(|r| r.client_request_id.as_deref() == Some("same-id")));
 }

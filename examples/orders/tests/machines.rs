@@ -147,6 +147,7 @@ async fn every_decision_is_one_complete_audit_line() {
     let fields = [
         "ts",
         "request_id",
+        "client_request_id",
         "principal",
         "principal_kind",
         "on_behalf_of",

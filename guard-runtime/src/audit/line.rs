@@ -19,7 +19,7 @@ use crate::Principal;
 /// the longest latency and decision, the newline (156 bytes), plus two for
 /// each optional value written as `null` rather than quoted. With it, one
 /// `reserve` makes room for any line whose strings need no escaping.
-const FRAME: usize = 156 + 3 * 2;
+const FRAME: usize = 156 + r#","client_request_id":"#.len() + 4 * 2;
 
 /// Writes records as lines, keeping what consecutive records share: the
 /// timestamp's date and time, and the JSON from the principal to the
@@ -43,16 +43,28 @@ impl Lines {
     /// Appends `record` and a newline to `out`.
     pub(crate) fn write(&mut self, record: &DecisionRecord, out: &mut Vec<u8>) {
         let request_id = record.request_id.as_deref();
+        let client_request_id = record.client_request_id.as_deref();
         let path = record.path();
         let permission = record.permission.as_deref();
         let resource = record.resource.as_deref();
         let len = |value: Option<&str>| value.map_or(0, str::len);
         let who = self.who(record).len();
-        out.reserve(FRAME + who + len(request_id) + path.len() + len(permission) + len(resource) + record.code.len());
+        out.reserve(
+            FRAME
+                + who
+                + len(request_id)
+                + len(client_request_id)
+                + path.len()
+                + len(permission)
+                + len(resource)
+                + record.code.len(),
+        );
         out.extend_from_slice(b"{\"ts\":\"");
         out.extend_from_slice(self.stamps.format(record.ts));
         out.extend_from_slice(b"\",\"request_id\":");
         string_or_null(out, request_id);
+        out.extend_from_slice(b",\"client_request_id\":");
+        string_or_null(out, client_request_id);
         out.extend_from_slice(&self.who);
         out.extend_from_slice(b",\"path\":");
         string(out, path);
@@ -236,6 +248,7 @@ mod tests {
         same_as_serde(&DecisionRecord {
             ts: UNIX_EPOCH + Duration::new(1_795_440_000, 42_000),
             request_id: RequestId::new("req-1"),
+            client_request_id: RequestId::new("client-7"),
             caller: Some(Arc::new(agent())),
             action: "read_order",
             method: Method::GET,
@@ -253,6 +266,7 @@ mod tests {
         same_as_serde(&DecisionRecord {
             ts: UNIX_EPOCH,
             request_id: None,
+            client_request_id: None,
             caller: None,
             action: "login",
             method: Method::POST,
@@ -303,6 +317,7 @@ mod tests {
         let first = DecisionRecord {
             ts: UNIX_EPOCH + Duration::new(1_798_761_599, 999_999_000), // 2026-12-31T23:59:59
             request_id: RequestId::new("req-1"),
+            client_request_id: RequestId::new("client-7"),
             caller: Some(Arc::new(agent())),
             action: "read_order",
             method: Method::GET,
@@ -354,6 +369,7 @@ mod tests {
         same_as_serde(&DecisionRecord {
             ts: UNIX_EPOCH,
             request_id: RequestId::new("a\"b"),
+            client_request_id: RequestId::new("c\\d"),
             caller: Some(Arc::new(principal)),
             action: "read_order",
             method: Method::from_bytes(b"PURGE").expect("method"),

@@ -47,21 +47,22 @@ impl Decision {
 /// One authorization decision, as written to the audit log.
 ///
 /// Built once per request from shared parts: the request id (one
-/// allocation, also the response's `x-request-id`), a copy of the path, the
+/// allocation), a copy of the path, the
 /// resource id, the principal and the permission are shared by the
 /// request's records, and the writer flattens them into the
-/// contract's JSON fields (`ts, request_id, principal, principal_kind,
+/// contract's JSON fields (`ts, request_id, client_request_id, principal, principal_kind,
 /// on_behalf_of, tenant, action, method, path, permission, resource,
 /// decision, code, latency_us`).
 #[derive(Clone, Debug)]
 pub struct DecisionRecord {
     /// Time of the decision; written as RFC 3339 UTC with microseconds.
     pub ts: SystemTime,
-    /// The request's id, as its answer's `x-request-id` carries it: the
-    /// client's own if it sent one of 1 to 128 visible ASCII characters (it
-    /// is the client's to choose, so it correlates, it does not identify),
-    /// else one the guard made. See [`RequestId`].
+    /// The request's id, made by the server and unique: a client cannot
+    /// choose it, so two requests never share one. See [`RequestId`].
     pub request_id: Option<RequestId>,
+    /// The client's own `x-request-id`, if it sent one well-formed: kept
+    /// for correlation beside the server's `request_id`, never instead of it.
+    pub client_request_id: Option<RequestId>,
     /// The caller; `None` when unauthenticated.
     pub caller: Option<Arc<Principal>>,
     /// The action's name (its function's name).
@@ -116,9 +117,10 @@ impl DecisionRecord {
 impl Serialize for DecisionRecord {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut out = serializer.serialize_struct("DecisionRecord", 14)?;
+        let mut out = serializer.serialize_struct("DecisionRecord", 15)?;
         out.serialize_field("ts", timestamp::rfc3339_micros(self.ts, &mut [0; timestamp::LEN]))?;
         out.serialize_field("request_id", &self.request_id.as_deref())?;
+        out.serialize_field("client_request_id", &self.client_request_id.as_deref())?;
         out.serialize_field("principal", &self.principal())?;
         out.serialize_field("principal_kind", &self.principal_kind())?;
         out.serialize_field("on_behalf_of", &self.on_behalf_of())?;

@@ -314,6 +314,7 @@ mod tests {
         DecisionRecord {
             ts: SystemTime::now(),
             request_id: None,
+            client_request_id: None,
             caller: None,
             action: "test",
             method: Method::GET,

@@ -23,6 +23,7 @@ impl AuditSink for TracingSink {
                 target: "guard::audit",
                 ts = timestamp::rfc3339_micros(record.ts, &mut ts),
                 request_id = record.request_id.as_deref(),
+                client_request_id = record.client_request_id.as_deref(),
                 principal = record.principal(),
                 principal_kind = record.principal_kind().map(CallerKind::as_str),
                 on_behalf_of = record.on_behalf_of(),

@@ -31,7 +31,9 @@ enum Place {
     JsonLines(PathBuf),
 }
 
-/// The part of a decision record the sweep checks.
+/// The part of a decision record the sweep checks. The sweep names each of
+/// its requests with an `x-request-id` of its own, which the record keeps
+/// as `client_request_id`.
 #[derive(Clone, Debug)]
 pub(crate) struct Entry {
     pub(crate) request_id: String,
@@ -52,7 +54,7 @@ impl AuditSource {
         AuditSource { place: Place::JsonLines(path.into()), handle }
     }
 
-    /// Flushes, then reads every record that carries a request id.
+    /// Flushes, then reads every record that carries the sweep's request id.
     pub(crate) async fn entries(&self) -> Result<Vec<Entry>, String> {
         self.handle.flush().await.map_err(|e| format!("audit flush failed: {e}"))?;
         match &self.place {
@@ -61,7 +63,7 @@ impl AuditSource {
                 .into_iter()
                 .filter_map(|r| {
                     Some(Entry {
-                        request_id: r.request_id.as_deref()?.to_owned(),
+                        request_id: r.client_request_id.as_deref()?.to_owned(),
                         allow: r.decision == Decision::Allow,
                         code: r.code.to_string(),
                     })
@@ -77,7 +79,7 @@ impl AuditSource {
                 for line in text.lines().filter(|l| !l.trim().is_empty()) {
                     let value: serde_json::Value = serde_json::from_str(line)
                         .map_err(|e| format!("audit log {}: a line is not JSON: {e}", path.display()))?;
-                    let Some(request_id) = value["request_id"].as_str() else { continue };
+                    let Some(request_id) = value["client_request_id"].as_str() else { continue };
                     entries.push(Entry {
                         request_id: request_id.to_owned(),
                         allow: value["decision"] == "allow",
