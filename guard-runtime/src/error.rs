@@ -217,12 +217,45 @@ pub struct ActionError {
     code: Code,
     detail: Cow<'static, str>,
     retry_after: Option<u64>,
+    step_up: Option<StepUp>,
+}
+
+/// What a caller must do to authenticate well enough: the RFC 9470 step-up
+/// challenge of a 401 `reauth_required`.
+///
+/// Rendered as `WWW-Authenticate: Bearer
+/// error="insufficient_user_authentication", error_description="…",
+/// max_age=…, acr_values="…"`, so an OAuth client knows to send its user
+/// back to the identity provider with those parameters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StepUp {
+    /// The oldest authentication accepted, in seconds.
+    pub max_age: Option<u64>,
+    /// The authentication context classes accepted, space-separated.
+    pub acr_values: Option<&'static str>,
+}
+
+impl StepUp {
+    /// The `WWW-Authenticate` value. Its parameters are numbers and the
+    /// macro-checked `acr` names, so nothing in it needs escaping.
+    fn challenge(self) -> String {
+        let mut out = String::from(
+            "Bearer error=\"insufficient_user_authentication\", error_description=\"A more recent or stronger authentication is required\"",
+        );
+        if let Some(secs) = self.max_age {
+            out.push_str(&format!(", max_age={secs}"));
+        }
+        if let Some(acr) = self.acr_values {
+            out.push_str(&format!(", acr_values=\"{acr}\""));
+        }
+        out
+    }
 }
 
 impl ActionError {
     /// A refusal with `code` and its default detail.
     pub fn new(code: Code) -> Self {
-        ActionError { code, detail: Cow::Borrowed(code.default_detail()), retry_after: None }
+        ActionError { code, detail: Cow::Borrowed(code.default_detail()), retry_after: None, step_up: None }
     }
 
     /// Replaces the human-readable `detail`. Never put internals here.
@@ -233,6 +266,13 @@ impl ActionError {
 
     pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs);
+        self
+    }
+
+    /// Adds the RFC 9470 step-up challenge to a 401: what authentication
+    /// the caller must come back with.
+    pub fn with_step_up(mut self, step_up: StepUp) -> Self {
+        self.step_up = Some(step_up);
         self
     }
 
@@ -303,7 +343,11 @@ impl IntoResponse for ActionError {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"guard\""));
+            let challenge = match self.step_up.map(StepUp::challenge).and_then(|c| HeaderValue::try_from(c).ok()) {
+                Some(challenge) => challenge,
+                None => HeaderValue::from_static("Bearer realm=\"guard\""),
+            };
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));

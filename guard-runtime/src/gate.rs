@@ -168,11 +168,11 @@ impl Facts {
     }
 
     async fn refuse_inner(&mut self, action: &Mounted, refusal: Refusal) -> Response {
-        let Denial { code, detail, retry_after } = match refusal {
+        let Denial { code, detail, retry_after, step_up } = match refusal {
             Refusal::Denied(denial) => denial,
             Refusal::Unavailable(err) => {
                 tracing::error!(target: "guard::gate", action = action.spec.name, error = %err, "store failed on the authorization path; denying");
-                Denial { code: Code::Unavailable, detail: Cow::Borrowed(""), retry_after: None }
+                Denial { code: Code::Unavailable, detail: Cow::Borrowed(""), retry_after: None, step_up: None }
             }
         };
         tracing::trace!(target: "guard::gate", action = action.spec.name, code = code.as_str(), "denied");
@@ -182,6 +182,9 @@ impl Facts {
         }
         if let Some(wait) = retry_after {
             error = error.with_retry_after(retry_secs(wait));
+        }
+        if let Some(step_up) = step_up {
+            error = error.with_step_up(step_up);
         }
         // An authorization denial keeps the attempt step 1 counted; any other
         // refusal (bad input, an outage) takes it back.

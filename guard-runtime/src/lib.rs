@@ -106,7 +106,7 @@ pub use audit::{AuditSink, DecisionRecord};
 pub use authn::Authenticator;
 pub use authorized::{Authorized, CheckContext, CheckError, Grant};
 pub use axum::Json;
-pub use error::{ActionError, AppCode, Code, StoreError};
+pub use error::{ActionError, AppCode, Code, StepUp, StoreError};
 pub use guard_macros::action;
 pub use mount::{not_found, Actions, AuditHandle, GuardedAction, Routed};
 pub use parameter::{ActionParameter, ActionParameters};

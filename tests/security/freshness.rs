@@ -21,6 +21,11 @@ async fn a_stale_session_gets_reauth_required() {
         )
         .await;
     answer.assert_problem(401, "reauth_required");
+    // The RFC 9470 challenge: how recent an authentication to come back with.
+    assert_eq!(
+        answer.headers["www-authenticate"],
+        r#"Bearer error="insufficient_user_authentication", error_description="A more recent or stronger authentication is required", max_age=300"#
+    );
     assert_eq!(app.ran.count(), 0);
 }
 

@@ -1,4 +1,6 @@
-//! Step 3: how recent the caller's authentication must be (`fresh`).
+//! Step 3: how recent the caller's authentication must be (`fresh`). A
+//! refusal carries the RFC 9470 challenge (`max_age`), so a client knows
+//! how recent an authentication to come back with.
 //!
 //! Only a session's authentication time is judged: a bearer request proves
 //! its credential anew, so it is as fresh as it gets (the pipeline skips
@@ -6,7 +8,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Refusal, Verdict};
+use super::{Denial, Refusal, Verdict};
+use crate::error::StepUp;
 use crate::Code;
 
 /// Refuses an authentication made more than `max_age` before `now`.
@@ -15,7 +18,12 @@ pub(crate) fn check(max_age: Duration, authenticated_at: SystemTime, now: System
     // the authentication was (a skewed clock, a forged record): stale.
     match now.duration_since(authenticated_at) {
         Ok(age) if age <= max_age => Ok(()),
-        _ => Err(Refusal::code(Code::ReauthRequired)),
+        _ => Err(Refusal::Denied(Denial {
+            code: Code::ReauthRequired,
+            detail: "This action needs a recent authentication: authenticate again.".into(),
+            retry_after: None,
+            step_up: Some(StepUp { max_age: Some(max_age.as_secs()), acr_values: None }),
+        })),
     }
 }
 

@@ -37,6 +37,7 @@ pub(crate) mod replay;
 use std::borrow::Cow;
 use std::time::Duration;
 
+use crate::error::StepUp;
 use crate::{Code, StoreError};
 
 // `Verdict`, `Refusal` and `Denial` are `pub` only because the input
@@ -64,17 +65,19 @@ pub struct Denial {
     pub(crate) detail: Cow<'static, str>,
     /// For 429: when the caller may try again.
     pub(crate) retry_after: Option<Duration>,
+    /// For 401 `reauth_required`: the RFC 9470 challenge.
+    pub(crate) step_up: Option<StepUp>,
 }
 
 impl Refusal {
     /// A refusal with the code's default detail.
     pub(crate) fn code(code: Code) -> Self {
-        Refusal::Denied(Denial { code, detail: Cow::Borrowed(""), retry_after: None })
+        Refusal::Denied(Denial { code, detail: Cow::Borrowed(""), retry_after: None, step_up: None })
     }
 
     /// A refusal with a detail for the client.
     pub(crate) fn detailed(code: Code, detail: impl Into<Cow<'static, str>>) -> Self {
-        Refusal::Denied(Denial { code, detail: detail.into(), retry_after: None })
+        Refusal::Denied(Denial { code, detail: detail.into(), retry_after: None, step_up: None })
     }
 }
 
