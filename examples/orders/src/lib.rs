@@ -1,6 +1,7 @@
 //! The orders demo as a library: `main.rs` keeps only the startup code, and
 //! tests build the app in-process (`app::build`) to sweep it (`tests/sweep.rs`).
 
+pub mod accounts;
 pub mod actions;
 pub mod app;
 pub mod checks;

@@ -102,17 +102,34 @@ pub async fn change_password(
         )));
     }
     let user = auth.principal().id.as_str();
-    let hash = stored_hash(&app, user).await?;
+    let found = principals::user(&app.pool, user).await.map_err(ActionError::unavailable)?;
+    let (version, hash) = found.map(|(p, hash)| (p.credential_version, hash)).unzip();
     if !passwords::verify(input.current_password, hash).await? {
         return Err(ActionError::new(Code::Forbidden).with_detail("The current password is wrong."));
     }
     let new_hash = passwords::hash(input.new_password).await?;
-    sqlx::query("UPDATE users SET password_hash = ? WHERE name = ?")
-        .bind(new_hash)
-        .bind(user)
-        .execute(&app.pool)
-        .await
-        .map_err(ActionError::unavailable)?;
+    // Raising the credential version ends every session made with the old
+    // password, including those of logins still in flight. Only over the
+    // password just verified: of two changes at once, the later one finds
+    // the version raised and changes nothing.
+    let changed: Option<i64> = sqlx::query_scalar(
+        "UPDATE users SET password_hash = ?, credential_version = credential_version + 1 \
+         WHERE name = ? AND credential_version = ? AND disabled = 0 RETURNING credential_version",
+    )
+    .bind(new_hash)
+    .bind(user)
+    .bind(version.map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
+    .fetch_optional(&app.pool)
+    .await
+    .map_err(ActionError::unavailable)?;
+    let Some(new_version) = changed.and_then(|v| u64::try_from(v).ok()) else {
+        return Err(ActionError::new(Code::Forbidden).with_detail("The password was changed meanwhile."));
+    };
+    // This session proved the old password and set the new one: it lives on.
+    if let Some(session) = auth.session() {
+        app.sessions.rebind(session, new_version).await?;
+    }
+    // The others are dead already (their version is old); revoked for good.
     app.sessions.revoke_all(user, auth.session()).await?;
     tracing::info!(user, "password changed; other sessions revoked");
     Ok(StatusCode::NO_CONTENT)

@@ -5,3 +5,4 @@ pub mod admin;
 pub mod health;
 pub mod orders;
 pub mod payments;
+pub mod users;
