@@ -22,6 +22,8 @@ pub struct Settings {
     pub audit_log: Option<PathBuf>,
     pub probe_threshold: u32,
     pub reauth_window: Duration,
+    /// Session cookie `__Host-` prefixed and `Secure` (`--secure-cookies`).
+    pub secure_cookies: bool,
 }
 
 /// Users get permissions through roles; services and agents carry scopes
@@ -46,9 +48,11 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
     // Every session and agent token reads its user's account per request:
     // roles, disabling and password changes apply at once.
     let accounts = SqliteAccounts::new(pool.clone());
-    // `secure(false)`: the demo serves plain HTTP on loopback, where a
-    // `Secure` cookie would never be sent back. Behind TLS, drop this.
-    let sessions = Sessions::new(session_store.clone()).secure(false).accounts(accounts.clone());
+    let sessions = Sessions::new(session_store.clone()).accounts(accounts.clone());
+    // Plain-HTTP development on loopback gets a plain cookie (a `Secure`
+    // one would never come back over `http://`); anything else sits behind
+    // TLS and gets `__Host-guard_session`, `Secure`.
+    let sessions = if settings.secure_cookies { sessions.host_prefixed() } else { sessions.secure(false) };
     let tokens = stores.tokens.clone().accounts(accounts);
     // Bearer header first, then the cookie: a request with both is judged
     // by its deliberate credential.

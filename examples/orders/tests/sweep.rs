@@ -79,6 +79,7 @@ async fn every_action_of_the_orders_app_holds() {
         audit_log: Some(audit_log.clone()),
         probe_threshold: 0,
         reauth_window: Duration::from_secs(300),
+        secure_cookies: false,
     };
     let (router, audit) = app::build(pool.clone(), &settings);
 

@@ -437,3 +437,44 @@ fn session_outcome(id: &str, live: Option<LiveSession>) -> Authentication {
         None => Authentication::Invalid,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{MemorySessionStore, Sessions};
+    use crate::Principal;
+
+    async fn set_cookie(sessions: &Sessions) -> String {
+        let new = sessions.login(Principal::user("alice", "acme", ["customer"])).await.expect("login");
+        new.set_cookie.to_str().expect("ascii").to_owned()
+    }
+
+    fn attributes(set_cookie: &str) -> Vec<String> {
+        set_cookie.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_host_prefixed_cookie_is_secure_with_path_root_and_no_domain() {
+        let store = MemorySessionStore::new();
+        // Asked for, even after `secure(false)`; or by naming it so.
+        for sessions in [
+            Sessions::new(store.clone()).secure(false).host_prefixed(),
+            Sessions::new(store.clone()).cookie_name("__Host-sid").secure(false),
+            Sessions::new(store.clone()).cookie_name("__Secure-sid").secure(false),
+        ] {
+            let cookie = set_cookie(&sessions).await;
+            assert!(cookie.starts_with(&format!("{}=", sessions.name())), "{cookie}");
+            let attrs = attributes(&cookie);
+            assert!(attrs.iter().any(|a| a == "secure"), "{cookie}");
+            assert!(attrs.iter().any(|a| a == "path=/"), "{cookie}");
+            assert!(!attrs.iter().any(|a| a.starts_with("domain")), "{cookie}");
+            assert!(sessions.is_secure());
+        }
+        let prefixed = Sessions::new(store.clone()).host_prefixed();
+        assert_eq!(prefixed.name(), "__Host-guard_session");
+        assert_eq!(prefixed.clone().host_prefixed().name(), "__Host-guard_session", "prefixed once");
+        // Plain development cookies stay possible, under a plain name.
+        let plain = set_cookie(&Sessions::new(store).secure(false)).await;
+        assert!(plain.starts_with("guard_session="), "{plain}");
+        assert!(!attributes(&plain).iter().any(|a| a == "secure"), "{plain}");
+    }
+}

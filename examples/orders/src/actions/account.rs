@@ -12,8 +12,6 @@ use crate::passwords::{self, Refusal};
 use crate::principals;
 use crate::state::AppState;
 
-/// The session cookie's name (guard's default).
-const SESSION_COOKIE: &str = "guard_session";
 const PASSWORD_MIN: usize = 8;
 const PASSWORD_MAX: usize = 256;
 
@@ -46,7 +44,7 @@ async fn log_in(app: AppState, headers: HeaderMap, input: Login) -> Result<Respo
     let principal = principal.ok_or_else(ActionError::unauthenticated)?;
     // A session the client already held ends here: a login always starts a
     // new session with a new id, and never keeps an old one alive.
-    for value in presented_sessions(&headers) {
+    for value in presented_sessions(&headers, app.sessions.name()) {
         app.session_store.revoke(&hash_secret(value)).await?;
     }
     let user = principal.id.clone();
@@ -56,14 +54,14 @@ async fn log_in(app: AppState, headers: HeaderMap, input: Login) -> Result<Respo
 }
 
 /// The values of every session cookie the request carries.
-fn presented_sessions(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+fn presented_sessions<'a>(headers: &'a HeaderMap, cookie_name: &'a str) -> impl Iterator<Item = &'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, _)| *name == SESSION_COOKIE)
+        .filter(move |(name, _)| *name == cookie_name)
         .map(|(_, value)| value)
 }
 
