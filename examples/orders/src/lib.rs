@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod actions;
 pub mod app;
+pub mod argon;
 pub mod checks;
 pub mod config;
 pub mod db;

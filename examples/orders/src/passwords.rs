@@ -1,18 +1,18 @@
-//! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes, 1
-//! lane), off the async threads because it is deliberately slow, and at
-//! most [`slots`] at once: each run takes 19 MiB, so a login burst must
-//! not turn into gigabytes. A check that finds every slot taken for
-//! [`QUEUE_WAIT`] answers 503 `unavailable` with `Retry-After`.
+//! Password hashing with argon2id (`crate::argon`), off the async threads
+//! because it is deliberately slow, and at most [`slots`] at once: each run
+//! takes 19 MiB, so a login burst must not turn into gigabytes. A check
+//! that finds every slot taken for [`QUEUE_WAIT`] answers 503
+//! `unavailable` with `Retry-After`.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use guard_runtime::{ActionError, Code, StoreError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::argon::{self, Memory};
 
 /// How long a hashing waits for a free slot before the request gives up.
 /// Short: a client told to come back soon costs nothing, a queue of
@@ -109,11 +109,17 @@ async fn slot(wait: Wait) -> Result<OwnedSemaphorePermit, Refusal> {
     acquired.map_err(|closed| StoreError::new("password hashing", closed).into())
 }
 
-/// Runs `work` on the blocking pool in a hashing slot.
-async fn in_slot<T: Send + 'static>(wait: Wait, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Refusal> {
+/// Runs `work` on the blocking pool in a hashing slot, with that slot's
+/// argon2 memory.
+async fn in_slot<T: Send + 'static>(
+    wait: Wait,
+    work: impl FnOnce(&mut Memory) -> T + Send + 'static,
+) -> Result<T, Refusal> {
     let permit = slot(wait).await?;
     tokio::task::spawn_blocking(move || {
-        let done = work();
+        let mut memory = argon::take();
+        let done = work(&mut memory);
+        argon::give_back(memory);
         drop(permit);
         done
     })
@@ -133,11 +139,8 @@ pub async fn hash_at_startup(password: String) -> Result<String, Refusal> {
 }
 
 async fn hash_waiting(wait: Wait, password: String) -> Result<String, Refusal> {
-    in_slot(wait, move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| StoreError::new("password hashing", e.to_string()))
+    in_slot(wait, move |memory| {
+        argon::hash(memory, password.as_bytes()).map_err(|e| StoreError::new("password hashing", e))
     })
     .await?
     .map_err(Refusal::from)
@@ -152,11 +155,8 @@ pub async fn verify(password: String, phc: Option<String>) -> Result<bool, Refus
         Some(phc) => phc,
         None => dummy_hash().await?,
     };
-    let matches = in_slot(Wait::Request, move || {
-        // A stored hash that does not parse verifies as "no": fail closed.
-        Argon2::default().verify_password(password.as_bytes(), phc.as_str()).is_ok()
-    })
-    .await?;
+    // A stored hash that does not parse verifies as "no": fail closed.
+    let matches = in_slot(Wait::Request, move |memory| argon::verify(memory, password.as_bytes(), &phc)).await?;
     Ok(known && matches)
 }
 

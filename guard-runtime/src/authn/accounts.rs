@@ -218,6 +218,37 @@ mod tests {
         }
     }
 
+    /// An account source that cannot answer.
+    struct Down;
+
+    impl super::Accounts for Down {
+        fn account<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> crate::StoreFuture<'a, Result<Option<Arc<Account>>, crate::StoreError>> {
+            crate::StoreFuture::ready(Err(crate::StoreError::new("account source", "down")))
+        }
+    }
+
+    /// Fail closed: a session or agent whose account cannot be read is an
+    /// error (503), never the stored principal. A service account needs no
+    /// account and is unaffected.
+    #[tokio::test]
+    async fn an_account_source_that_fails_fails_the_authentication() {
+        let sessions = Sessions::new(MemorySessionStore::new()).accounts(Down);
+        let tokens = Tokens::new(MemoryTokenStore::new()).accounts(Down);
+        let session = sessions.login(Principal::user("alice", "acme", ["customer"])).await.expect("login");
+        let delegation = Delegation { user: "alice".into(), roles: vec!["customer".into()] };
+        tokens.issue("agent-token", Principal::agent("bot", "acme", ["orders:*"], delegation)).await.expect("issue");
+        tokens.issue("svc-key", Principal::service("svc", "acme", ["orders:read"])).await.expect("issue");
+        assert!(sessions.authenticate(&with_cookie(&session)).await.is_err());
+        assert!(tokens.authenticate(&with_bearer("agent-token")).await.is_err());
+        assert!(matches!(
+            tokens.authenticate(&with_bearer("svc-key")).await,
+            Ok(Authentication::Authenticated(_))
+        ));
+    }
+
     #[tokio::test]
     async fn a_session_rebound_to_the_new_password_lives_on() {
         let accounts = MemoryAccounts::new();
