@@ -90,7 +90,9 @@ mod tests {
         let theirs = Argon2::default().hash_password(b"bob-pass").expect("hash").to_string();
         assert!(verify(&mut memory, b"bob-pass", &theirs));
         assert!(!verify(&mut memory, b"alice-pass", &theirs));
-        for garbage in ["", "x", "$argon2id$v=19$m=19456,t=2,p=1$", "$argon2id$v=19$m=999999,t=2,p=1$c2FsdHNhbHQ$aGFzaA"] {
+        for garbage in
+            ["", "x", "$argon2id$v=19$m=19456,t=2,p=1$", "$argon2id$v=19$m=999999,t=2,p=1$c2FsdHNhbHQ$aGFzaA"]
+        {
             assert!(!verify(&mut memory, b"x", garbage), "{garbage}");
         }
         give_back(memory);

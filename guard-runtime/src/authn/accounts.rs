@@ -243,10 +243,7 @@ mod tests {
         tokens.issue("svc-key", Principal::service("svc", "acme", ["orders:read"])).await.expect("issue");
         assert!(sessions.authenticate(&with_cookie(&session)).await.is_err());
         assert!(tokens.authenticate(&with_bearer("agent-token")).await.is_err());
-        assert!(matches!(
-            tokens.authenticate(&with_bearer("svc-key")).await,
-            Ok(Authentication::Authenticated(_))
-        ));
+        assert!(matches!(tokens.authenticate(&with_bearer("svc-key")).await, Ok(Authentication::Authenticated(_))));
     }
 
     #[tokio::test]
