@@ -126,6 +126,12 @@ pub struct Principal {
     /// Which credential authenticated it (session, key or token id), for audit
     /// and revocation. Never the secret itself.
     pub credential_id: String,
+    /// For a user: the version of the password it proved (see
+    /// [`Account::credential_version`](crate::authn::Account)). A session
+    /// keeps it, so that a password change ends every session made with the
+    /// old password, even one stored after the change. 0 when unused.
+    #[serde(default)]
+    pub credential_version: u64,
 }
 
 impl Principal {
@@ -144,6 +150,7 @@ impl Principal {
             on_behalf_of: None,
             authenticated_at: SystemTime::now(),
             credential_id: String::new(),
+            credential_version: 0,
         }
     }
 

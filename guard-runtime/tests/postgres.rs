@@ -591,3 +591,17 @@ async fn schema_and_prefix_separate_apps_sharing_one_database() {
     }
     assert!(PostgresStores::builder("mysql://nope").connect_lazy().is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_password_change_ends_racing_logins_everywhere_and_roles_apply_at_once() {
+    let server = PgServer::start().await;
+    let (one, two) = (
+        PostgresStores::connect(&server.url()).await.expect("connect"),
+        PostgresStores::connect(&server.url()).await.expect("connect"),
+    );
+    shared_state::a_password_change_ends_racing_logins_everywhere_and_roles_apply_at_once(
+        one.sessions(),
+        two.sessions(),
+    )
+    .await;
+}

@@ -323,3 +323,17 @@ async fn the_prefix_separates_apps_sharing_one_redis() {
     let keys: Vec<String> = redis::cmd("KEYS").arg("shop:*").query_async(&mut conn).await.expect("keys");
     assert!(keys.contains(&format!("shop:session:{hash}")), "{keys:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_password_change_ends_racing_logins_everywhere_and_roles_apply_at_once() {
+    let server = RedisServer::start();
+    let (one, two) = (
+        RedisStores::connect(&server.url()).await.expect("connect"),
+        RedisStores::connect(&server.url()).await.expect("connect"),
+    );
+    shared_state::a_password_change_ends_racing_logins_everywhere_and_roles_apply_at_once(
+        one.sessions(),
+        two.sessions(),
+    )
+    .await;
+}

@@ -10,7 +10,8 @@ use guard_runtime::authn::Sessions;
 use guard_runtime::{Actions, AuditHandle, RolePolicy};
 use sqlx::SqlitePool;
 
-use crate::actions::{account, admin, health, index, orders, payments};
+use crate::accounts::SqliteAccounts;
+use crate::actions::{account, admin, health, index, orders, payments, users};
 use crate::resolvers::resolvers;
 use crate::state::AppState;
 use crate::store_choice::Stores;
@@ -21,6 +22,8 @@ pub struct Settings {
     pub audit_log: Option<PathBuf>,
     pub probe_threshold: u32,
     pub reauth_window: Duration,
+    /// Session cookie `__Host-` prefixed and `Secure` (`--secure-cookies`).
+    pub secure_cookies: bool,
 }
 
 /// Users get permissions through roles; services and agents carry scopes
@@ -29,7 +32,7 @@ pub fn policy() -> RolePolicy {
     RolePolicy::new()
         .role("customer", ["orders:read", "orders:write"])
         .tenant_role("support", ["orders:read"])
-        .tenant_role("admin", ["orders:*", "service_accounts:rotate", "actions:read"])
+        .tenant_role("admin", ["orders:*", "service_accounts:rotate", "users:manage", "actions:read"])
 }
 
 /// The app on the in-process stores (what `--store` defaults to): what the
@@ -42,10 +45,15 @@ pub fn build(pool: SqlitePool, settings: &Settings) -> (Router, AuditHandle) {
 /// The app on `stores` (`--store`).
 pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Router, AuditHandle) {
     let session_store = stores.session_store.clone();
-    // `secure(false)`: the demo serves plain HTTP on loopback, where a
-    // `Secure` cookie would never be sent back. Behind TLS, drop this.
-    let sessions = Sessions::new(session_store.clone()).secure(false);
-    let tokens = stores.tokens.clone();
+    // Every session and agent token reads its user's account per request:
+    // roles, disabling and password changes apply at once.
+    let accounts = SqliteAccounts::new(pool.clone());
+    let sessions = Sessions::new(session_store.clone()).accounts(accounts.clone());
+    // Plain-HTTP development on loopback gets a plain cookie (a `Secure`
+    // one would never come back over `http://`); anything else sits behind
+    // TLS and gets `__Host-guard_session`, `Secure`.
+    let sessions = if settings.secure_cookies { sessions.host_prefixed() } else { sessions.secure(false) };
+    let tokens = stores.tokens.clone().accounts(accounts);
     // Bearer header first, then the cookie: a request with both is judged
     // by its deliberate credential.
     let authenticator = (tokens.clone(), sessions.clone());
@@ -74,6 +82,8 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
         .mount(orders::delete_order)
         .mount(payments::capture_payment)
         .mount(admin::rotate_service_key)
+        .mount(users::set_role)
+        .mount(users::disable_user)
         .mount(admin::list_actions);
     let manifest = Arc::new(actions.manifest().to_vec());
     let state = AppState { pool, sessions, tokens, session_store, manifest };

@@ -34,6 +34,10 @@ pub struct Flags {
     /// Where sessions, keys, replay keys and denial counters live: `redis://HOST:PORT` or `postgres://USER@HOST:PORT/DB` shares them between instances (default: in-process).
     #[arg(long, env = "ORDERS_STORE", value_name = "URL")]
     pub store: Option<String>,
+
+    /// Session cookie `Secure` with the `__Host-` prefix (`true`/`false`); default: on unless `--addr` is a loopback address.
+    #[arg(long, env = "ORDERS_SECURE_COOKIES", value_name = "BOOL", value_parser = clap::value_parser!(bool))]
+    pub secure_cookies: Option<bool>,
 }
 
 /// Where the database lives.
@@ -44,6 +48,15 @@ pub enum DbLocation {
 }
 
 impl Flags {
+    /// Whether the session cookie is `__Host-` prefixed and `Secure`: as
+    /// `--secure-cookies` says, else on unless the app listens on loopback
+    /// only. Loopback is plain-HTTP development, where a `Secure` cookie
+    /// would never come back; anything else is reachable by others, and
+    /// must sit behind TLS.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or(!self.addr.ip().is_loopback())
+    }
+
     /// Checks the paths the flags name without creating or writing anything,
     /// so a bad flag leaves no half-made database or log behind.
     pub fn validate(&self) -> Result<DbLocation, String> {
@@ -91,5 +104,39 @@ fn check_writable_file(flag: &str, path: &Path) -> Result<(), String> {
             }
         }
         Err(e) => Err(format!("{flag}: {}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Flags;
+
+    fn secure(args: &[&str]) -> bool {
+        let flags =
+            Flags::try_parse_from(std::iter::once("orders-example").chain(args.iter().copied())).expect("flags");
+        flags.secure_cookies()
+    }
+
+    #[test]
+    fn cookies_are_secure_by_default_unless_on_loopback() {
+        for loopback in ["127.0.0.1:3000", "127.3.2.1:0", "[::1]:3000"] {
+            assert!(!secure(&["--addr", loopback]), "{loopback}");
+        }
+        for reachable in ["0.0.0.0:3000", "[::]:3000", "192.0.2.7:80", "[2001:db8::1]:443"] {
+            assert!(secure(&["--addr", reachable]), "{reachable}");
+        }
+        assert!(!secure(&[]), "the default address is loopback");
+    }
+
+    #[test]
+    fn the_flag_overrides_the_default_both_ways() {
+        assert!(secure(&["--addr", "127.0.0.1:0", "--secure-cookies", "true"]));
+        assert!(!secure(&["--addr", "0.0.0.0:0", "--secure-cookies", "false"]));
+        for bad in ["yes-please", "", "2"] {
+            let parsed = Flags::try_parse_from(["orders-example", "--secure-cookies", bad]);
+            assert!(parsed.is_err(), "{bad:?}");
+        }
     }
 }

@@ -94,7 +94,8 @@ async fn seed(pool: &SqlitePool) -> Result<bool, Box<dyn std::error::Error + Sen
         return Ok(false); // seeded before: keep changed passwords and rotated keys
     }
     // Hash concurrently: argon2 is slow by design.
-    let hashes = USERS.iter().map(|u| tokio::spawn(passwords::hash(u.password.to_owned()))).collect::<Vec<_>>();
+    let hashes =
+        USERS.iter().map(|u| tokio::spawn(passwords::hash_at_startup(u.password.to_owned()))).collect::<Vec<_>>();
     // `IMMEDIATE`: take the write lock now and look again, so that of two
     // processes seeding one new file, the second waits and then skips.
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;

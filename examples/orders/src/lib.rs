@@ -1,8 +1,10 @@
 //! The orders demo as a library: `main.rs` keeps only the startup code, and
 //! tests build the app in-process (`app::build`) to sweep it (`tests/sweep.rs`).
 
+pub mod accounts;
 pub mod actions;
 pub mod app;
+pub mod argon;
 pub mod checks;
 pub mod config;
 pub mod db;

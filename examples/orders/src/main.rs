@@ -76,6 +76,7 @@ async fn run(flags: Flags, db: DbLocation, store: StoreChoice) -> ExitCode {
         audit_log: flags.audit_log.clone(),
         probe_threshold: flags.probe_threshold,
         reauth_window: Duration::from_secs(flags.reauth_window),
+        secure_cookies: flags.secure_cookies(),
     };
     let stores = store_choice::Stores::new(shared, &pool);
     stores.prepare().await;

@@ -61,6 +61,12 @@ pub struct NewAddress {
     pub address: String,
 }
 
+/// `POST /admin/users/{name}/role`.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct NewRole {
+    pub role: String,
+}
+
 /// `POST /login`.
 #[derive(Deserialize, Serialize)]
 pub struct Login {

@@ -10,16 +10,23 @@ fn list(json: &str) -> Result<Vec<String>, sqlx::Error> {
     serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// A user and its password hash.
+/// An enabled user and its password hash, read together with the hash's
+/// credential version: a session made by proving this hash is bound to that
+/// version, and dies as soon as the password changes (even if it is stored
+/// after the change). A disabled user is no user: it cannot log in.
 pub async fn user(pool: &SqlitePool, name: &str) -> Result<Option<(Principal, String)>, sqlx::Error> {
-    let Some(row) = sqlx::query("SELECT tenant, roles, password_hash FROM users WHERE name = ?")
-        .bind(name)
-        .fetch_optional(pool)
-        .await?
+    let Some(row) = sqlx::query(
+        "SELECT tenant, roles, password_hash, credential_version FROM users WHERE name = ? AND disabled = 0",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await?
     else {
         return Ok(None);
     };
-    let principal = Principal::user(name, row.try_get::<String, _>("tenant")?, list(row.try_get("roles")?)?);
+    let mut principal = Principal::user(name, row.try_get::<String, _>("tenant")?, list(row.try_get("roles")?)?);
+    let version: i64 = row.try_get("credential_version")?;
+    principal.credential_version = u64::try_from(version).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(Some((principal, row.try_get("password_hash")?)))
 }
 

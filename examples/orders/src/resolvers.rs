@@ -9,9 +9,11 @@ use crate::model::parse_order_id;
 pub fn resolvers(pool: &SqlitePool) -> Resolvers {
     let orders_pool = pool.clone();
     let accounts_pool = pool.clone();
+    let users_pool = pool.clone();
     Resolvers::new()
         .with("orders", resolve::from_fn(move |key| order(orders_pool.clone(), key)))
         .with("service_accounts", resolve::from_fn(move |key| service_account(accounts_pool.clone(), key)))
+        .with("users", resolve::from_fn(move |key| user(users_pool.clone(), key)))
 }
 
 /// `Ok(None)` for an odd key, exactly as for a missing order; `Err` (503)
@@ -35,5 +37,16 @@ async fn service_account(pool: SqlitePool, key: String) -> Result<Option<ObjectM
         .fetch_optional(&pool)
         .await
         .map_err(|e| StoreError::new("service account resolver", e))?;
+    Ok(tenant.map(|tenant| ObjectMeta { tenant: tenant.into(), ..ObjectMeta::default() }))
+}
+
+/// A user belongs to a tenant (disabled or not) and to no owner: an admin
+/// manages the users of its tenant, and another tenant's are missing.
+async fn user(pool: SqlitePool, key: String) -> Result<Option<ObjectMeta>, StoreError> {
+    let tenant: Option<String> = sqlx::query_scalar("SELECT tenant FROM users WHERE name = ?")
+        .bind(&key)
+        .fetch_optional(&pool)
+        .await
+        .map_err(|e| StoreError::new("user resolver", e))?;
     Ok(tenant.map(|tenant| ObjectMeta { tenant: tenant.into(), ..ObjectMeta::default() }))
 }

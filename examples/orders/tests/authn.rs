@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::*;
 use reqwest::Method;
 use serde_json::json;
@@ -239,4 +241,62 @@ async fn stale_sessions_must_reauthenticate_for_sensitive_actions() {
     app.post("/account/password", &alice, change).await.assert_ok(204);
     app.post("/reauth", &carol, json!({ "password": "carol-pass" })).await.assert_ok(204);
     app.post_empty("/admin/service-accounts/svc-billing/rotate-key", &carol).await.assert_ok(200);
+}
+
+/// The `Set-Cookie` of a login, lowercased, and the session it carries
+/// under `name`.
+async fn login_cookie(app: &App, name: &str) -> (String, Session) {
+    let resp = app.login_raw("alice", "alice-pass").await;
+    resp.assert_ok(200);
+    let set_cookie = resp.header("set-cookie").expect("set-cookie").to_owned();
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.trim().strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {set_cookie}"))
+        .to_owned();
+    let csrf = resp.json()["csrf_token"].as_str().expect("csrf_token").to_owned();
+    (set_cookie.to_ascii_lowercase(), Session { cookie, csrf })
+}
+
+/// A `__Host-` cookie: `Secure`, `Path=/`, no `Domain`.
+fn assert_host_cookie(set_cookie: &str) {
+    assert!(set_cookie.starts_with("__host-guard_session="), "{set_cookie}");
+    for attr in ["; secure", "; path=/", "; httponly", "; samesite=lax"] {
+        assert!(set_cookie.contains(attr), "{set_cookie} lacks {attr}");
+    }
+    assert!(!set_cookie.contains("domain"), "{set_cookie}");
+}
+
+#[tokio::test]
+async fn secure_cookies_carry_the_host_prefix_when_asked_or_off_loopback() {
+    // Asked for on loopback, by flag and by environment variable.
+    let by_flag = App::start(&["--secure-cookies", "true"]);
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+    let by_env = App::start_with_env(dir, &["--probe-threshold", "0"], &[("ORDERS_SECURE_COOKIES", "true")]);
+    // Not loopback: on by default.
+    let reachable = App::start(&["--addr", "0.0.0.0:0"]);
+    for app in [&by_flag, &by_env, &reachable] {
+        let (set_cookie, session) = login_cookie(app, "__Host-guard_session").await;
+        assert_host_cookie(&set_cookie);
+        let prefixed = format!("__Host-guard_session={}", session.cookie);
+        send(app.client.get(app.url("/orders")).header("cookie", &prefixed)).await.assert_ok(200);
+        // The unprefixed name is not this app's session cookie.
+        send(app.client.get(app.url("/orders")).header("cookie", format!("guard_session={}", session.cookie)))
+            .await
+            .assert_problem(401, "unauthenticated");
+        let out =
+            send(app.client.post(app.url("/logout")).header("cookie", &prefixed).header("x-csrf-token", &session.csrf))
+                .await;
+        out.assert_ok(204);
+        assert_host_cookie(&out.header("set-cookie").expect("clearing cookie").to_ascii_lowercase());
+    }
+
+    // Loopback by default, or turned off explicitly: a plain cookie.
+    let loopback = App::start(&[]);
+    let off = App::start(&["--addr", "0.0.0.0:0", "--secure-cookies", "false"]);
+    for app in [&loopback, &off] {
+        let (set_cookie, _) = login_cookie(app, "guard_session").await;
+        assert!(!set_cookie.contains("secure"), "{set_cookie}");
+    }
 }

@@ -42,6 +42,7 @@ macro_rules! on_every_store {
 on_every_store!(
     a_logout_on_one_instance_ends_the_session_on_the_other,
     a_password_change_on_one_instance_revokes_the_other_sessions_everywhere,
+    a_role_change_and_a_disable_on_one_instance_apply_on_the_other_at_once,
     a_key_rotated_on_one_instance_stops_working_on_the_other_at_once,
     an_idempotency_key_used_on_one_instance_is_refused_on_the_other,
     one_key_sent_32_times_at_once_to_both_instances_wins_exactly_once,
@@ -122,6 +123,35 @@ async fn a_logout_on_one_instance_ends_the_session_on_the_other<S: StoreServer>(
     a.post_empty("/logout", &alice).await.assert_ok(204);
     b.get("/orders", &alice).await.assert_problem(401, "unauthenticated");
     a.get("/orders", &alice).await.assert_problem(401, "unauthenticated");
+}
+
+/// Bob's sessions and his agent's token (its record in the shared store
+/// still says "customer") follow the role an admin set on the other
+/// instance, on their next request; a disable stops them all.
+async fn a_role_change_and_a_disable_on_one_instance_apply_on_the_other_at_once<S: StoreServer>() {
+    let store = S::start();
+    let Pair { a, b, .. } = &Pair::start(&store, &[]);
+    let carol = a.user("carol").await;
+    let bob = b.user("bob").await;
+    let helper = Caller::bearer(HELPER);
+    new_order(b, &bob, "before").await;
+    new_order(b, &helper, "before").await;
+
+    let support = json!({ "role": "support" });
+    a.post("/admin/users/bob/role", &carol, support).await.assert_ok(200);
+    for caller in [&bob, &helper] {
+        let refused = b.post("/orders", caller, json!({ "item": "after", "quantity": 1, "address": "x" })).await;
+        refused.assert_problem(403, "forbidden");
+    }
+    b.get("/orders", &bob).await.assert_ok(200);
+
+    a.post_empty("/admin/users/bob/disable", &carol).await.assert_ok(204);
+    for caller in [&bob, &helper] {
+        b.get("/orders", caller).await.assert_problem(401, "unauthenticated");
+        a.get("/orders", caller).await.assert_problem(401, "unauthenticated");
+    }
+    b.login_raw("bob", "bob-pass").await.assert_problem(401, "unauthenticated");
+    b.get("/orders", &carol).await.assert_ok(200);
 }
 
 async fn a_password_change_on_one_instance_revokes_the_other_sessions_everywhere<S: StoreServer>() {

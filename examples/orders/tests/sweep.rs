@@ -79,6 +79,7 @@ async fn every_action_of_the_orders_app_holds() {
         audit_log: Some(audit_log.clone()),
         probe_threshold: 0,
         reauth_window: Duration::from_secs(300),
+        secure_cookies: false,
     };
     let (router, audit) = app::build(pool.clone(), &settings);
 
@@ -97,7 +98,8 @@ async fn every_action_of_the_orders_app_holds() {
     }
 
     let next = Arc::new(AtomicU64::new(1));
-    let (orders_pool, accounts_pool) = (pool.clone(), pool.clone());
+    let (orders_pool, accounts_pool, users_pool) = (pool.clone(), pool.clone(), pool.clone());
+    let next_user = Arc::new(AtomicU64::new(1));
     let mut fixtures = Fixtures::new(app::policy())
         .audit(AuditSource::json_lines(&audit_log, audit))
         .caller(
@@ -144,6 +146,20 @@ async fn every_action_of_the_orders_app_holds() {
                 name
             }
         })
+        .objects("users", move |owner: Principal| {
+            let (pool, n) = (users_pool.clone(), next_user.fetch_add(1, Ordering::SeqCst));
+            async move {
+                let name = format!("sweep-user-{n}");
+                sqlx::query("INSERT INTO users (name, tenant, roles, password_hash) VALUES (?, ?, '[]', 'x')")
+                    .bind(&name)
+                    .bind(&owner.tenant)
+                    .execute(&pool)
+                    .await
+                    .expect("user");
+                name
+            }
+        })
+        .action("set_role", ActionFixture::new().body(json!({ "role": "support" })))
         .action(
             "create_order",
             ActionFixture::new().body(json!({ "item": "tea", "quantity": 1, "address": "1 Main St" })),

@@ -5,11 +5,13 @@
 //! ([`Sessions`]). Headers that merely claim an identity (`X-User`,
 //! `X-Forwarded-User`, …) and the query string are never read.
 
+mod accounts;
 mod session;
 mod token;
 
 use axum::http::request::Parts;
 
+pub use accounts::{Account, Accounts, MemoryAccounts};
 pub use session::{LiveSession, MemorySessionStore, NewSession, SessionRecord, SessionStore, Sessions};
 pub use token::{hash_secret, MemoryTokenStore, TokenRecord, TokenStore, Tokens};
 

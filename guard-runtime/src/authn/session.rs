@@ -1,11 +1,13 @@
 //! Server-side sessions behind an opaque cookie.
 
+use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use axum::http::{header, request::Parts, HeaderValue};
 use cookie::{Cookie, SameSite};
 
+use super::accounts::{self, Accounts, Binding};
 use super::token::hash_secret_hex;
 use super::{hash_secret, random_secret, Authenticated, Authentication, Authenticator, SessionId, Via};
 use crate::fast_map::FastMap;
@@ -190,15 +192,29 @@ pub struct NewSession {
 
 /// Cookie sessions: creates them at login and authenticates requests by them.
 ///
-/// The cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` unless
-/// [`Sessions::secure`] turned that off (for plain-HTTP development). Every
-/// login mints a new random id, so an id chosen by a client is never kept.
+/// The cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`, never has a `Domain`,
+/// and is `Secure` unless [`Sessions::secure`] turned that off (for
+/// plain-HTTP development); [`Sessions::host_prefixed`] adds the `__Host-`
+/// prefix. Every login mints a new random id, so an id chosen by a client
+/// is never kept.
+///
+/// With [`Sessions::accounts`], every request reads the user's account: its
+/// roles now, and whether the session's password is still the user's.
 #[derive(Clone)]
 pub struct Sessions {
     store: Arc<dyn SessionStore>,
-    cookie_name: &'static str,
+    cookie_name: Cow<'static, str>,
     ttl: Duration,
     secure: bool,
+    accounts: Option<Arc<dyn Accounts>>,
+}
+
+/// The prefixes with which browsers accept a cookie only if it is `Secure`
+/// (RFC 6265bis 4.1.3, matched case-insensitively).
+const SECURE_PREFIXES: [&str; 2] = ["__Host-", "__Secure-"];
+
+fn has_secure_prefix(name: &str) -> bool {
+    SECURE_PREFIXES.iter().any(|p| name.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p)))
 }
 
 impl std::fmt::Debug for Sessions {
@@ -206,6 +222,8 @@ impl std::fmt::Debug for Sessions {
         f.debug_struct("Sessions")
             .field("cookie_name", &self.cookie_name)
             .field("ttl", &self.ttl)
+            .field("secure", &self.is_secure())
+            .field("accounts", &self.accounts.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -215,15 +233,52 @@ impl Sessions {
     pub fn new(store: impl SessionStore) -> Self {
         Sessions {
             store: Arc::new(store),
-            cookie_name: "guard_session",
+            cookie_name: Cow::Borrowed("guard_session"),
             ttl: Duration::from_secs(12 * 3600),
             secure: true,
+            accounts: None,
         }
     }
 
-    /// Sets the cookie's name.
+    /// Sets the cookie's name. A name with the `__Host-` or `__Secure-`
+    /// prefix makes the cookie `Secure` whatever [`Sessions::secure`] says:
+    /// browsers refuse such a cookie without it.
     pub fn cookie_name(mut self, name: &'static str) -> Self {
-        self.cookie_name = name;
+        self.cookie_name = Cow::Borrowed(name);
+        self
+    }
+
+    /// Prefixes the cookie's name with `__Host-` (unless it has it already)
+    /// and makes it `Secure`. Browsers then keep it only if it came over
+    /// HTTPS from this very host with `Path=/` and no `Domain` (which these
+    /// cookies never have), so neither a sibling subdomain nor a plain-HTTP
+    /// attacker can plant or overwrite the session cookie.
+    pub fn host_prefixed(mut self) -> Self {
+        if !self.cookie_name.starts_with("__Host-") {
+            self.cookie_name = Cow::Owned(format!("__Host-{}", self.cookie_name));
+        }
+        self.secure = true;
+        self
+    }
+
+    /// The cookie's name, as set by [`Sessions::cookie_name`] and
+    /// [`Sessions::host_prefixed`].
+    pub fn name(&self) -> &str {
+        &self.cookie_name
+    }
+
+    /// Whether the cookie carries `Secure`.
+    pub fn is_secure(&self) -> bool {
+        self.secure || has_secure_prefix(&self.cookie_name)
+    }
+
+    /// Reads each session's user from `accounts` on every request: the
+    /// session gets the user's roles now, and stops authenticating (401)
+    /// once the user is disabled or gone, or changed its password since the
+    /// login (the principal's `credential_version` is no longer the
+    /// account's). Without it, a session keeps its login's principal.
+    pub fn accounts(mut self, accounts: impl Accounts) -> Self {
+        self.accounts = Some(Arc::new(accounts));
         self
     }
 
@@ -251,10 +306,10 @@ impl Sessions {
         let record =
             SessionRecord { principal, csrf_token: csrf_token.clone(), expires_at: SystemTime::now() + self.ttl };
         self.store.save(&id_hash, record).await?;
-        let cookie = Cookie::build((self.cookie_name, id))
+        let cookie = Cookie::build((self.cookie_name.clone(), id))
             .http_only(true)
             .same_site(SameSite::Lax)
-            .secure(self.secure)
+            .secure(self.is_secure())
             .path("/")
             .max_age(cookie::time::Duration::seconds(self.ttl.as_secs() as i64))
             .build();
@@ -266,10 +321,10 @@ impl Sessions {
     /// clears the cookie in the browser.
     pub async fn logout(&self, id: &SessionId) -> Result<HeaderValue, StoreError> {
         self.store.revoke(&hash_secret(&id.0)).await?;
-        let cookie = Cookie::build((self.cookie_name, ""))
+        let cookie = Cookie::build((self.cookie_name.clone(), ""))
             .http_only(true)
             .same_site(SameSite::Lax)
-            .secure(self.secure)
+            .secure(self.is_secure())
             .path("/")
             .max_age(cookie::time::Duration::ZERO)
             .build();
@@ -297,6 +352,18 @@ impl Sessions {
         self.store.save(&id_hash, record).await
     }
 
+    /// Binds the session `id` to version `credential_version` of its user's
+    /// password: the one its user has just set through it. Every other
+    /// session, made with the old password, stops authenticating once the
+    /// account says the new version (see [`Sessions::accounts`]).
+    pub async fn rebind(&self, id: &SessionId, credential_version: u64) -> Result<(), StoreError> {
+        let id_hash = hash_secret(&id.0);
+        // A session revoked meanwhile stays revoked: nothing to rebind.
+        let Some(mut record) = self.store.load(&id_hash).await? else { return Ok(()) };
+        record.principal.credential_version = credential_version;
+        self.store.save(&id_hash, record).await
+    }
+
     /// Revokes every session of `principal_id` except `keep`.
     pub async fn revoke_all(&self, principal_id: &str, keep: Option<&SessionId>) -> Result<(), StoreError> {
         let keep = keep.map(|id| hash_secret(&id.0));
@@ -310,7 +377,7 @@ impl Sessions {
             let header = header.to_str().map_err(|_| ())?;
             for cookie in Cookie::split_parse(header) {
                 let Ok(cookie) = cookie else { continue };
-                if cookie.name() != self.cookie_name {
+                if cookie.name() != self.cookie_name.as_ref() {
                     continue;
                 }
                 if found.is_some() {
@@ -334,6 +401,15 @@ impl Authenticator for Sessions {
             Err(()) => return StoreFuture::ready(Ok(Authentication::Invalid)),
             Ok(Some(id)) => id,
         };
+        if let Some(accounts) = &self.accounts {
+            return StoreFuture::new(async move {
+                let mut id_hash = [0u8; 64];
+                let found = self.store.load_live(hash_secret_hex(id, &mut id_hash)).await?;
+                let Some(live) = found else { return Ok(Authentication::Invalid) };
+                let now = accounts::current(accounts.as_ref(), live.principal, Binding::Password).await?;
+                Ok(session_outcome(id, now.map(|principal| LiveSession { principal, csrf_token: live.csrf_token })))
+            });
+        }
         // An in-process store answers at once: no future is boxed.
         let mut id_hash = [0u8; 64];
         match self.store.load_live(hash_secret_hex(id, &mut id_hash)).into_ready() {
@@ -359,5 +435,46 @@ fn session_outcome(id: &str, live: Option<LiveSession>) -> Authentication {
             via: Via::Session { id: SessionId(id.to_owned()), csrf_token: live.csrf_token },
         }),
         None => Authentication::Invalid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MemorySessionStore, Sessions};
+    use crate::Principal;
+
+    async fn set_cookie(sessions: &Sessions) -> String {
+        let new = sessions.login(Principal::user("alice", "acme", ["customer"])).await.expect("login");
+        new.set_cookie.to_str().expect("ascii").to_owned()
+    }
+
+    fn attributes(set_cookie: &str) -> Vec<String> {
+        set_cookie.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_host_prefixed_cookie_is_secure_with_path_root_and_no_domain() {
+        let store = MemorySessionStore::new();
+        // Asked for, even after `secure(false)`; or by naming it so.
+        for sessions in [
+            Sessions::new(store.clone()).secure(false).host_prefixed(),
+            Sessions::new(store.clone()).cookie_name("__Host-sid").secure(false),
+            Sessions::new(store.clone()).cookie_name("__Secure-sid").secure(false),
+        ] {
+            let cookie = set_cookie(&sessions).await;
+            assert!(cookie.starts_with(&format!("{}=", sessions.name())), "{cookie}");
+            let attrs = attributes(&cookie);
+            assert!(attrs.iter().any(|a| a == "secure"), "{cookie}");
+            assert!(attrs.iter().any(|a| a == "path=/"), "{cookie}");
+            assert!(!attrs.iter().any(|a| a.starts_with("domain")), "{cookie}");
+            assert!(sessions.is_secure());
+        }
+        let prefixed = Sessions::new(store.clone()).host_prefixed();
+        assert_eq!(prefixed.name(), "__Host-guard_session");
+        assert_eq!(prefixed.clone().host_prefixed().name(), "__Host-guard_session", "prefixed once");
+        // Plain development cookies stay possible, under a plain name.
+        let plain = set_cookie(&Sessions::new(store).secure(false)).await;
+        assert!(plain.starts_with("guard_session="), "{plain}");
+        assert!(!attributes(&plain).iter().any(|a| a == "secure"), "{plain}");
     }
 }

@@ -6,6 +6,7 @@ use axum::http::{header, request::Parts};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::accounts::{self, Accounts, Binding};
 use super::{Authenticated, Authentication, Authenticator, Via};
 use crate::fast_map::FastMap;
 use crate::{Principal, StoreError, StoreFuture};
@@ -162,6 +163,7 @@ impl TokenStore for MemoryTokenStore {
 #[derive(Clone)]
 pub struct Tokens {
     store: Arc<dyn TokenStore>,
+    accounts: Option<Arc<dyn Accounts>>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -173,7 +175,15 @@ impl std::fmt::Debug for Tokens {
 impl Tokens {
     /// Bearer authentication over `store`.
     pub fn new(store: impl TokenStore) -> Self {
-        Tokens { store: Arc::new(store) }
+        Tokens { store: Arc::new(store), accounts: None }
+    }
+
+    /// Reads an agent's user from `accounts` on every request: the agent
+    /// gets its user's roles now (not those stored with its token), and
+    /// stops authenticating (401) once its user is disabled or gone.
+    pub fn accounts(mut self, accounts: impl Accounts) -> Self {
+        self.accounts = Some(Arc::new(accounts));
+        self
     }
 
     /// Stores `secret` (hashed) as a credential of `principal`.
@@ -232,6 +242,14 @@ impl Authenticator for Tokens {
             BearerHeader::Malformed => return StoreFuture::ready(Ok(Authentication::Invalid)),
             BearerHeader::Token(token) => token,
         };
+        if let Some(accounts) = &self.accounts {
+            return StoreFuture::new(async move {
+                let mut hash = [0u8; 64];
+                let found = self.store.find_principal(hash_secret_hex(token, &mut hash)).await?;
+                let Some(principal) = found else { return Ok(Authentication::Invalid) };
+                Ok(bearer_outcome(accounts::current(accounts.as_ref(), principal, Binding::Key).await?))
+            });
+        }
         // An in-process store answers at once: nothing is allocated.
         let mut hash = [0u8; 64];
         match self.store.find_principal(hash_secret_hex(token, &mut hash)).into_ready() {

@@ -46,14 +46,125 @@ where
         bytes.extend_from_slice(&data);
     }
     let value = parse_document(&bytes)?;
-    let input = T::deserialize(&value).map_err(|e| (Code::InvalidInput, Cow::Owned(e.to_string())))?;
-    // `deny_unknown_fields` does not hold through `#[serde(flatten)]`, so
-    // compare what was sent with what the type keeps, at every depth.
-    let kept = serde_json::to_value(&input).map_err(|e| (Code::InvalidInput, Cow::Owned(e.to_string())))?;
-    if let Some(field) = first_unknown_field(&value, &kept, "") {
-        return Err((Code::InvalidInput, Cow::Owned(format!("unknown field `{field}`"))));
+    decode_known::<T>(&value)
+}
+
+/// Deserializes `value` as `T`, refusing any field `T` does not read.
+///
+/// Fields are found unknown while deserializing (`serde_ignored` reports
+/// every value the type skips), so a `#[serde(alias)]` or
+/// `skip_serializing_if` field is known, and a client-sent value for a
+/// `#[serde(skip_deserializing)]` field is refused rather than dropped.
+///
+/// `#[serde(flatten)]` hides its leftovers from the deserializer: serde
+/// buffers the keys the outer type does not name, hands them to the
+/// flattened types, and drops what none of them took without a word
+/// (serde-rs/serde#2312). So the keys `T` does not serialize back are then
+/// probed one by one: a key whose value can be replaced by one no type
+/// accepts, with no error and no change in what `T` keeps, is read by
+/// nothing: unknown.
+fn decode_known<T: DeserializeOwned + Serialize>(value: &Value) -> Result<T, InputError> {
+    let mut unknown = None;
+    let input: T = serde_ignored::deserialize(value, |path| {
+        unknown.get_or_insert_with(|| path.to_string());
+    })
+    .map_err(invalid)?;
+    if let Some(field) = unknown {
+        return Err(unknown_field(&field));
+    }
+    let kept = serde_json::to_value(&input).map_err(invalid)?;
+    let mut suspects = Vec::new();
+    not_kept(value, &kept, &mut Vec::new(), &mut suspects);
+    if suspects.len() > MAX_PROBES {
+        return Err((Code::InvalidInput, "too many fields that the input does not keep".into()));
+    }
+    for path in suspects {
+        if !changes_anything::<T>(value, &path, &kept) {
+            return Err(unknown_field(&display(&path)));
+        }
     }
     Ok(input)
+}
+
+/// At most this many keys are probed (each probe decodes the whole body
+/// again); a body with more is refused.
+const MAX_PROBES: usize = 16;
+
+fn invalid(e: impl fmt::Display) -> InputError {
+    (Code::InvalidInput, Cow::Owned(e.to_string()))
+}
+
+fn unknown_field(field: &str) -> InputError {
+    (Code::InvalidInput, Cow::Owned(format!("unknown field `{field}`")))
+}
+
+/// One step into a JSON document.
+#[derive(Clone, Debug)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The paths of the keys sent in `sent` that `kept` (the input serialized
+/// back) lacks, at every depth.
+fn not_kept(sent: &Value, kept: &Value, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+    match (sent, kept) {
+        (Value::Object(sent), Value::Object(kept)) => {
+            for (key, value) in sent {
+                at.push(Step::Key(key.clone()));
+                match kept.get(key) {
+                    None => out.push(at.clone()),
+                    Some(kept_value) => not_kept(value, kept_value, at, out),
+                }
+                at.pop();
+            }
+        }
+        (Value::Array(sent), Value::Array(kept)) => {
+            for (i, (s, k)) in sent.iter().zip(kept).enumerate() {
+                at.push(Step::Index(i));
+                not_kept(s, k, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A value no input type reads without an error or a visible change.
+fn probe_value() -> Value {
+    let mut probe = Map::new();
+    probe.insert("\u{0}guard-probe".to_owned(), Value::Array(vec![Value::Null, Value::Bool(true)]));
+    Value::Object(probe)
+}
+
+/// Whether replacing the value at `path` with [`probe_value`] makes `T`
+/// fail or keep something else than `kept`: whether anything reads it.
+fn changes_anything<T: DeserializeOwned + Serialize>(value: &Value, path: &[Step], kept: &Value) -> bool {
+    let mut probed = value.clone();
+    let Some(slot) = path.iter().try_fold(&mut probed, |at, step| match step {
+        Step::Key(key) => at.get_mut(key.as_str()),
+        Step::Index(i) => at.get_mut(*i),
+    }) else {
+        return true; // cannot happen: the path came from this document
+    };
+    *slot = probe_value();
+    match T::deserialize(&probed).map(|again| serde_json::to_value(&again)) {
+        Ok(Ok(again)) => again != *kept,
+        _ => true,
+    }
+}
+
+/// `a.b.0.c`, as the refusal names the field (the form `serde_ignored`
+/// reports, so a field has one name whichever way it was found).
+fn display(path: &[Step]) -> String {
+    let steps: Vec<String> = path
+        .iter()
+        .map(|step| match step {
+            Step::Key(key) => key.clone(),
+            Step::Index(i) => i.to_string(),
+        })
+        .collect();
+    steps.join(".")
 }
 
 /// How much of a refused body is still read, and thrown away, before the
@@ -95,22 +206,6 @@ fn parse_document(bytes: &[u8]) -> Result<Value, InputError> {
         StrictValue.deserialize(&mut de).map_err(|e| (Code::BadRequest, Cow::Owned(format!("malformed JSON: {e}"))))?;
     de.end().map_err(|e| (Code::BadRequest, Cow::Owned(format!("malformed JSON: {e}"))))?;
     Ok(value)
-}
-
-fn first_unknown_field(sent: &Value, kept: &Value, at: &str) -> Option<String> {
-    match (sent, kept) {
-        (Value::Object(sent), Value::Object(kept)) => sent.iter().find_map(|(key, value)| {
-            let path = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
-            match kept.get(key) {
-                None => Some(path),
-                Some(kept_value) => first_unknown_field(value, kept_value, &path),
-            }
-        }),
-        (Value::Array(sent), Value::Array(kept)) => {
-            sent.iter().zip(kept).enumerate().find_map(|(i, (s, k))| first_unknown_field(s, k, &format!("{at}[{i}]")))
-        }
-        _ => None,
-    }
 }
 
 /// A `serde_json::Value` seed that fails on a duplicate object key, where
@@ -258,6 +353,94 @@ mod tests {
         for (ct, body, code) in cases {
             assert_eq!(decode(*ct, body).await.unwrap_err().0, *code, "{body}");
         }
+    }
+
+    fn known<T: DeserializeOwned + Serialize>(body: &str) -> Result<T, InputError> {
+        decode_known::<T>(&parse_document(body.as_bytes()).expect("a JSON document"))
+    }
+
+    #[track_caller]
+    fn assert_unknown<T: DeserializeOwned + Serialize + fmt::Debug>(body: &str, field: &str) {
+        let (code, detail) = known::<T>(body).expect_err(body);
+        assert_eq!(code, Code::InvalidInput, "{body}");
+        assert_eq!(detail, format!("unknown field `{field}`"), "{body}");
+    }
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    struct Shapes {
+        #[serde(alias = "qty")]
+        quantity: u32,
+        /// Set by the server, never by the client.
+        #[serde(skip_deserializing, default)]
+        owner: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        tag: String,
+    }
+
+    #[test]
+    fn a_value_sent_for_a_skip_deserializing_field_is_refused_not_dropped() {
+        assert_unknown::<Shapes>(r#"{"quantity":2,"owner":"eve"}"#, "owner");
+        assert_eq!(known::<Shapes>(r#"{"quantity":2}"#).expect("ok").owner, "");
+    }
+
+    #[test]
+    fn an_alias_is_a_known_field() {
+        for body in [r#"{"qty":2}"#, r#"{"quantity":2}"#] {
+            assert_eq!(known::<Shapes>(body).expect(body).quantity, 2, "{body}");
+        }
+    }
+
+    #[test]
+    fn skip_serializing_if_fields_are_known_even_when_left_out_of_the_output() {
+        for body in [r#"{"quantity":2,"note":null}"#, r#"{"quantity":2,"tag":""}"#, r#"{"quantity":2,"note":"n"}"#] {
+            assert!(known::<Shapes>(body).is_ok(), "{body}");
+        }
+    }
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    struct Flat {
+        id: u32,
+        #[serde(flatten)]
+        meta: Meta,
+    }
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    struct Meta {
+        #[serde(alias = "label")]
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        #[serde(default)]
+        lines: Vec<Inner>,
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_through_flatten_and_known_ones_kept() {
+        for body in
+            [r#"{"id":1,"label":"x"}"#, r#"{"id":1,"name":"x","note":null}"#, r#"{"id":1,"name":"x","note":"n"}"#]
+        {
+            assert!(known::<Flat>(body).is_ok(), "{body}");
+        }
+        assert_unknown::<Flat>(r#"{"id":1,"name":"x","owner":"eve"}"#, "owner");
+        assert_unknown::<Flat>(r#"{"id":1,"name":"x","owner":null}"#, "owner");
+        assert_unknown::<Input>(r#"{"quantity":2,"address":{"street":"x"},"note":"n","tenant":"globex"}"#, "tenant");
+        // Inside a flattened type, nested: found while deserializing.
+        assert_unknown::<Flat>(r#"{"id":1,"name":"x","lines":[{"street":"s","owner":"eve"}]}"#, "lines.0.owner");
+    }
+
+    #[test]
+    fn nested_unknown_fields_are_named_by_their_path() {
+        assert_unknown::<Input>(r#"{"quantity":2,"address":{"street":"x","owner":"eve"},"note":"n"}"#, "address.owner");
+        assert!(known::<Input>(GOOD).is_ok());
+    }
+
+    #[test]
+    fn a_body_with_too_many_keys_to_probe_is_refused() {
+        let keys: String = (0..=MAX_PROBES).map(|i| format!(r#","k{i}":1"#)).collect();
+        let body = format!(r#"{{"id":1,"name":"x"{keys}}}"#);
+        assert_eq!(known::<Flat>(&body).expect_err("refused").0, Code::InvalidInput);
     }
 
     #[tokio::test]

@@ -573,3 +573,74 @@ pub async fn until_ok(instance: &Instance, request: impl Fn() -> Request<Body>) 
 pub fn record(principal: Principal, ttl: Duration) -> SessionRecord {
     SessionRecord { principal, csrf_token: "csrf".into(), expires_at: SystemTime::now() + ttl }
 }
+
+/// Two instances' session stores over one server, and one account source
+/// (the user database both read): logins that verified alice's old
+/// password race a password change made on the other instance. Every
+/// session they store, before or after the change's revocation, is dead on
+/// both instances once the change is done; a role change reaches the
+/// sessions that live on. Run on a multi-threaded runtime: the logins and
+/// the change are released together by a barrier.
+pub async fn a_password_change_ends_racing_logins_everywhere_and_roles_apply_at_once(
+    one: impl SessionStore,
+    two: impl SessionStore,
+) {
+    use guard_runtime::authn::{Account, Authentication, Authenticator, MemoryAccounts, NewSession};
+
+    let alice_now = |roles: &[&str], credential_version| Account {
+        tenant: "acme".into(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        credential_version,
+    };
+    let accounts = MemoryAccounts::new();
+    accounts.set("alice", alice_now(&["customer"], 1)).expect("set");
+    let a = Sessions::new(one).accounts(accounts.clone());
+    let b = Sessions::new(two).accounts(accounts.clone());
+    let roles = |sessions: Sessions, new: &NewSession| {
+        let cookie = new.set_cookie.to_str().expect("ascii").split(';').next().expect("cookie").to_owned();
+        async move {
+            let parts = Request::get("/").header("cookie", cookie).body(()).expect("request").into_parts().0;
+            match sessions.authenticate(&parts).await.expect("store") {
+                Authentication::Authenticated(found) => Some(found.principal.roles.clone()),
+                _ => None,
+            }
+        }
+    };
+    // Connections made now, so that the race below is one of requests,
+    // not of connection setups.
+    for sessions in [&a, &b] {
+        sessions.revoke_all("nobody", None).await.expect("warm up");
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(11));
+    let logins = (0..10u64)
+        .map(|i| {
+            let (sessions, barrier) = (if i % 2 == 0 { a.clone() } else { b.clone() }, barrier.clone());
+            tokio::spawn(async move {
+                // The version read with the old hash this login verified.
+                let mut principal = alice();
+                principal.credential_version = 1;
+                barrier.wait().await;
+                tokio::time::sleep(Duration::from_millis(2 * i)).await;
+                sessions.login(principal).await.expect("login")
+            })
+        })
+        .collect::<Vec<_>>();
+    barrier.wait().await;
+    tokio::time::sleep(Duration::from_millis(9)).await;
+    accounts.set("alice", alice_now(&["customer"], 2)).expect("set");
+    b.revoke_all("alice", None).await.expect("revoke all");
+    for login in logins {
+        let session = login.await.expect("join");
+        for instance in [&a, &b] {
+            assert_eq!(roles(instance.clone(), &session).await, None, "a session of the old password lives");
+        }
+    }
+    let mut principal = alice();
+    principal.credential_version = 2;
+    let fresh = a.login(principal).await.expect("login");
+    assert_eq!(roles(b.clone(), &fresh).await, Some(vec!["customer".to_owned()]));
+    accounts.set("alice", alice_now(&["support"], 2)).expect("set");
+    assert_eq!(roles(b.clone(), &fresh).await, Some(vec!["support".to_owned()]));
+    accounts.remove("alice").expect("disable");
+    assert_eq!(roles(a.clone(), &fresh).await, None);
+}

@@ -8,11 +8,10 @@ use guard_runtime::{action, ActionError, Authorized, Code, Json};
 use serde_json::json;
 
 use crate::model::{Login, PasswordChange, Reauth};
+use crate::passwords::{self, Refusal};
+use crate::principals;
 use crate::state::AppState;
-use crate::{passwords, principals};
 
-/// The session cookie's name (guard's default).
-const SESSION_COOKIE: &str = "guard_session";
 const PASSWORD_MIN: usize = 8;
 const PASSWORD_MAX: usize = 256;
 
@@ -30,18 +29,22 @@ pub async fn login(
     headers: HeaderMap,
     Json(input): Json<Login>,
 ) -> Result<Response, ActionError> {
+    passwords::answer(log_in(app, headers, input).await)
+}
+
+async fn log_in(app: AppState, headers: HeaderMap, input: Login) -> Result<Response, Refusal> {
     let found = principals::user(&app.pool, &input.username).await.map_err(ActionError::unavailable)?;
     let (principal, hash) = match found {
         Some((principal, hash)) => (Some(principal), Some(hash)),
         None => (None, None),
     };
     if !passwords::verify(input.password, hash).await? {
-        return Err(ActionError::unauthenticated());
+        return Err(ActionError::unauthenticated().into());
     }
     let principal = principal.ok_or_else(ActionError::unauthenticated)?;
     // A session the client already held ends here: a login always starts a
     // new session with a new id, and never keeps an old one alive.
-    for value in presented_sessions(&headers) {
+    for value in presented_sessions(&headers, app.sessions.name()) {
         app.session_store.revoke(&hash_secret(value)).await?;
     }
     let user = principal.id.clone();
@@ -51,14 +54,14 @@ pub async fn login(
 }
 
 /// The values of every session cookie the request carries.
-fn presented_sessions(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+fn presented_sessions<'a>(headers: &'a HeaderMap, cookie_name: &'a str) -> impl Iterator<Item = &'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, _)| *name == SESSION_COOKIE)
+        .filter(move |(name, _)| *name == cookie_name)
         .map(|(_, value)| value)
 }
 
@@ -78,14 +81,18 @@ pub async fn reauth(
     auth: Authorized,
     State(app): State<AppState>,
     Json(input): Json<Reauth>,
-) -> Result<StatusCode, ActionError> {
+) -> Result<Response, ActionError> {
+    passwords::answer(re_authenticate(&auth, &app, input).await)
+}
+
+async fn re_authenticate(auth: &Authorized, app: &AppState, input: Reauth) -> Result<Response, Refusal> {
     let session = auth.session().ok_or_else(|| ActionError::new(Code::WrongCallerKind))?;
-    let hash = stored_hash(&app, &auth.principal().id).await?;
+    let hash = stored_hash(app, &auth.principal().id).await?;
     if !passwords::verify(input.password, hash).await? {
-        return Err(ActionError::new(Code::ReauthRequired));
+        return Err(ActionError::new(Code::ReauthRequired).into());
     }
     app.sessions.reauthenticate(session).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Needs a recent authentication; revokes every other session of the user.
@@ -94,26 +101,48 @@ pub async fn change_password(
     auth: Authorized,
     State(app): State<AppState>,
     Json(input): Json<PasswordChange>,
-) -> Result<StatusCode, ActionError> {
+) -> Result<Response, ActionError> {
+    passwords::answer(change(&auth, &app, input).await)
+}
+
+async fn change(auth: &Authorized, app: &AppState, input: PasswordChange) -> Result<Response, Refusal> {
     let len = input.new_password.chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
         return Err(ActionError::invalid_input(format!(
             "`new_password` must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"
-        )));
+        ))
+        .into());
     }
     let user = auth.principal().id.as_str();
-    let hash = stored_hash(&app, user).await?;
+    let found = principals::user(&app.pool, user).await.map_err(ActionError::unavailable)?;
+    let (version, hash) = found.map(|(p, hash)| (p.credential_version, hash)).unzip();
     if !passwords::verify(input.current_password, hash).await? {
-        return Err(ActionError::new(Code::Forbidden).with_detail("The current password is wrong."));
+        return Err(ActionError::new(Code::Forbidden).with_detail("The current password is wrong.").into());
     }
     let new_hash = passwords::hash(input.new_password).await?;
-    sqlx::query("UPDATE users SET password_hash = ? WHERE name = ?")
-        .bind(new_hash)
-        .bind(user)
-        .execute(&app.pool)
-        .await
-        .map_err(ActionError::unavailable)?;
+    // Raising the credential version ends every session made with the old
+    // password, including those of logins still in flight. Only over the
+    // password just verified: of two changes at once, the later one finds
+    // the version raised and changes nothing.
+    let changed: Option<i64> = sqlx::query_scalar(
+        "UPDATE users SET password_hash = ?, credential_version = credential_version + 1 \
+         WHERE name = ? AND credential_version = ? AND disabled = 0 RETURNING credential_version",
+    )
+    .bind(new_hash)
+    .bind(user)
+    .bind(version.map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
+    .fetch_optional(&app.pool)
+    .await
+    .map_err(ActionError::unavailable)?;
+    let Some(new_version) = changed.and_then(|v| u64::try_from(v).ok()) else {
+        return Err(ActionError::new(Code::Forbidden).with_detail("The password was changed meanwhile.").into());
+    };
+    // This session proved the old password and set the new one: it lives on.
+    if let Some(session) = auth.session() {
+        app.sessions.rebind(session, new_version).await?;
+    }
+    // The others are dead already (their version is old); revoked for good.
     app.sessions.revoke_all(user, auth.session()).await?;
     tracing::info!(user, "password changed; other sessions revoked");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -6,3 +6,4 @@ pub mod health;
 pub mod index;
 pub mod orders;
 pub mod payments;
+pub mod users;

@@ -34,6 +34,7 @@ pub fn command(args: &[&str]) -> Command {
         "ORDERS_PROBE_THRESHOLD",
         "ORDERS_REAUTH_WINDOW",
         "ORDERS_STORE",
+        "ORDERS_SECURE_COOKIES",
     ] {
         cmd.env_remove(var);
     }
@@ -56,6 +57,11 @@ impl App {
 
     /// On the database in `dir` (kept across restarts).
     pub fn start_in(dir: Arc<tempfile::TempDir>, extra: &[&str]) -> App {
+        App::start_with_env(dir, extra, &[])
+    }
+
+    /// [`App::start_in`] with environment variables set for the server.
+    pub fn start_with_env(dir: Arc<tempfile::TempDir>, extra: &[&str], env: &[(&str, &str)]) -> App {
         let db = dir.path().join("x.db");
         let audit = dir.path().join("audit.jsonl");
         let stderr = std::fs::OpenOptions::new()
@@ -63,14 +69,21 @@ impl App {
             .append(true)
             .open(dir.path().join("stderr.log"))
             .expect("stderr log");
-        let mut args: Vec<String> =
-            vec!["--addr".into(), "127.0.0.1:0".into(), "--audit-log".into(), audit.display().to_string()];
+        let mut args: Vec<String> = vec!["--audit-log".into(), audit.display().to_string()];
+        if !extra.contains(&"--addr") {
+            args.extend(["--addr".into(), "127.0.0.1:0".into()]);
+        }
         if !extra.contains(&"--db") {
             args.extend(["--db".into(), db.display().to_string()]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut child = command(&args).stdout(Stdio::piped()).stderr(stderr).spawn().expect("spawn server");
+        let mut child = command(&args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn server");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let line = lines.next().expect("server printed nothing").expect("read stdout");
