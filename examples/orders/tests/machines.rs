@@ -109,6 +109,8 @@ async fn the_manifest_lists_every_mounted_action() {
         ("DELETE", "/orders/{id}"),
         ("POST", "/account/password"),
         ("POST", "/admin/service-accounts/{name}/rotate-key"),
+        ("POST", "/admin/users/{name}/role"),
+        ("POST", "/admin/users/{name}/disable"),
         ("POST", "/payments/{order_id}/capture"),
         ("GET", "/admin/actions"),
     ];
