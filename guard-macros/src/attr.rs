@@ -24,6 +24,8 @@ const KEYS: &[(&str, KeyParser)] = &[
     ("fresh", parse_fresh),
     ("replay", parse_replay),
     ("check", parse_check),
+    ("bind", parse_bind),
+    ("acr", parse_acr),
     ("limit", parse_limit),
     ("state", parse_state),
     ("crate", parse_crate),
@@ -75,6 +77,10 @@ pub(crate) struct Args {
     pub(crate) limit: Option<Keyed<usize>>,
     /// The router state the action's extractors are checked against.
     pub(crate) state: Option<Keyed<syn::Type>>,
+    /// `bind(claim = "value", ...)`: claims the credential must carry.
+    pub(crate) bind: Option<Keyed<Vec<(String, LitStr)>>>,
+    /// `acr = [...]`: the authentication context classes accepted.
+    pub(crate) acr: Option<Keyed<Vec<LitStr>>>,
     pub(crate) krate: Option<Keyed<Path>>,
 }
 
@@ -301,6 +307,67 @@ fn parse_check(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) 
     input.parse::<Token![=]>()?;
     let path: Path = input.parse()?;
     set(cx, &mut args.check, key, path);
+    Ok(())
+}
+
+/// `bind(environment = "production", ref = "refs/heads/main")`.
+fn parse_bind(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    const HOW: &str = "`bind` lists the claims the credential must carry, like `bind(environment = \"production\", repository = \"acme/shop\")`";
+    if !input.peek(syn::token::Paren) {
+        cx.error(key.span(), HOW);
+        return Ok(());
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    let mut pairs = Vec::new();
+    while !content.is_empty() {
+        // Claim names may be keywords (`ref`, `sub`).
+        let name = Ident::parse_any(&content)?;
+        content.parse::<Token![=]>()?;
+        let value: LitStr = content.parse()?;
+        if value.value().is_empty() {
+            cx.error(value.span(), format_args!("`{name}` is bound to nothing: give the value the claim must have"));
+        }
+        let claim = name.to_string();
+        if pairs.iter().any(|(n, _): &(String, LitStr)| *n == claim) {
+            cx.error(name.span(), format_args!("`{name}` is bound twice: a claim has one value"));
+        }
+        pairs.push((claim, value));
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    if pairs.is_empty() {
+        cx.error(key.span(), HOW);
+    }
+    set(cx, &mut args.bind, key, pairs);
+    Ok(())
+}
+
+/// `acr = "phr"` or `acr = ["phr", "phrh"]`.
+fn parse_acr(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    input.parse::<Token![=]>()?;
+    let list: Vec<LitStr> = if input.peek(syn::token::Bracket) {
+        let content;
+        bracketed!(content in input);
+        Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?.into_iter().collect()
+    } else {
+        vec![input.parse()?]
+    };
+    if list.is_empty() {
+        cx.error(key.span(), "`acr = []` accepts no authentication: list at least one class, like `acr = \"phr\"`");
+    }
+    for class in &list {
+        let value = class.value();
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') {
+            cx.error(
+                class.span(),
+                "an `acr` class is a name without spaces or quotes, like \"phr\" or \"urn:mace:incommon:iap:silver\"",
+            );
+        }
+    }
+    set(cx, &mut args.acr, key, list);
     Ok(())
 }
 

@@ -45,6 +45,10 @@ pub(crate) struct Valid<'a> {
     pub(crate) replay: Option<String>,
     pub(crate) object: Option<Object>,
     pub(crate) check: Option<Path>,
+    /// `bind(...)`: (claim, value) pairs.
+    pub(crate) bind: Vec<(String, String)>,
+    /// `acr = [...]`.
+    pub(crate) acr: Vec<String>,
     pub(crate) limit: Option<usize>,
 }
 
@@ -81,6 +85,11 @@ pub(crate) fn validate<'a>(cx: &mut Ctxt, args: Args, action: Action<'a>) -> Opt
         replay: args.replay.map(|r| r.value),
         object,
         check: args.check.map(|c| c.value),
+        bind: args
+            .bind
+            .map(|b| b.value.into_iter().map(|(name, value)| (name, value.value())).collect())
+            .unwrap_or_default(),
+        acr: args.acr.map(|a| a.value.iter().map(LitStr::value).collect()).unwrap_or_default(),
         limit: args.limit.map(|l| l.value),
     })
 }
@@ -148,6 +157,8 @@ fn refuse_with_public(cx: &mut Ctxt, args: &Args) {
     refuse(args.callers.as_ref().map(|k| k.key), "callers");
     refuse(args.fresh.as_ref().map(|k| k.key), "fresh");
     refuse(args.check.as_ref().map(|k| k.key), "check");
+    refuse(args.bind.as_ref().map(|k| k.key), "bind");
+    refuse(args.acr.as_ref().map(|k| k.key), "acr");
 }
 
 fn check_params(cx: &mut Ctxt, action: &Action, policy: Option<&Policy>) {

@@ -304,6 +304,16 @@ fn spec(action: &Valid, private: &TokenStream) -> TokenStream {
         let text = text(path);
         fields.push(quote!(check: #private::Option::Some(#text)));
     }
+    if !action.bind.is_empty() {
+        let pairs = action.bind.iter().map(|(name, value)| quote!((#name, #value)));
+        fields.push(quote!(binding: &[#(#pairs),*]));
+    }
+    if !action.acr.is_empty() {
+        let classes = &action.acr;
+        let values = action.acr.join(" ");
+        fields.push(quote!(acr: &[#(#classes),*]));
+        fields.push(quote!(acr_values: #values));
+    }
     if let Some(limit) = action.limit {
         fields.push(quote!(body_limit: #private::Option::Some(#limit)));
     }

@@ -23,6 +23,7 @@ fn record() -> DecisionRecord {
         ts: SystemTime::now(),
         request_id: RequestId::new("5f2c9a1b7e04-00000000000004d2"),
         client_request_id: None,
+        claim: None,
         caller: Some(Arc::new(agent)),
         action: "read_order",
         method: Method::GET,

@@ -81,6 +81,10 @@ codes! {
     /// 403: the caller is of a kind (user, service, agent) the action refuses.
     WrongCallerKind => FORBIDDEN, "wrong_caller_kind", probe: true,
         "This kind of caller may not perform this action.";
+    /// 403: the credential is not bound to what the action requires (a CI
+    /// job's token for another environment, say).
+    BindingFailed => FORBIDDEN, "binding_failed", probe: true,
+        "The credential is not bound to what this action requires.";
     /// 404: no such object, or one the caller may not see.
     NotFound => NOT_FOUND, "not_found", probe: true, "No such resource.";
     /// 409: the replay key was already used.
@@ -264,7 +268,10 @@ impl ActionError {
         self
     }
 
-    pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
+    /// Adds `Retry-After: secs` (at least 1): for a 429 or a 503 the client
+    /// may retry, such as a login refused while every password-hashing slot
+    /// is busy.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs);
         self
     }

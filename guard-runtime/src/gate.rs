@@ -168,11 +168,17 @@ impl Facts {
     }
 
     async fn refuse_inner(&mut self, action: &Mounted, refusal: Refusal) -> Response {
-        let Denial { code, detail, retry_after, step_up } = match refusal {
+        let Denial { code, detail, retry_after, step_up, claim } = match refusal {
             Refusal::Denied(denial) => denial,
             Refusal::Unavailable(err) => {
                 tracing::error!(target: "guard::gate", action = action.spec.name, error = %err, "store failed on the authorization path; denying");
-                Denial { code: Code::Unavailable, detail: Cow::Borrowed(""), retry_after: None, step_up: None }
+                Denial {
+                    code: Code::Unavailable,
+                    detail: Cow::Borrowed(""),
+                    retry_after: None,
+                    step_up: None,
+                    claim: None,
+                }
             }
         };
         tracing::trace!(target: "guard::gate", action = action.spec.name, code = code.as_str(), "denied");
@@ -192,7 +198,8 @@ impl Facts {
             self.reserved = false;
             log_release(action.rt.denials.release(&self.probe_key, action.rt.probing.window).await);
         }
-        let record = self.record(action, Decision::Deny, error.code().as_str());
+        let mut record = self.record(action, Decision::Deny, error.code().as_str());
+        record.claim = claim;
         if let Err(err) = action.rt.auditor.send(record).await {
             tracing::error!(target: "guard::gate", error = %err, "audit failed");
             error = ActionError::new(Code::Unavailable);
@@ -216,6 +223,7 @@ impl Facts {
             ts: SystemTime::now(),
             request_id: Some(self.request_id.clone()),
             client_request_id: self.client_request_id.clone(),
+            claim: None,
             caller: self.caller.clone(),
             action: action.spec.name,
             method: self.method.clone(),

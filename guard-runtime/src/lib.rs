@@ -42,6 +42,8 @@
 //!     fresh,                               // or fresh = "5m": authentication age limit
 //!     replay,                              // or replay = "x-nonce": single-use header (default Idempotency-Key)
 //!     check = my_checks::order_is_new,     // async fn(&CheckContext<'_>) -> Result<(), CheckError>
+//!     bind(environment = "production"),  // claims the credential must carry (403 binding_failed)
+//!     acr = ["phr"],                       // authentication classes accepted (401 with a step-up challenge)
 //!     limit = "16KiB",                     // JSON body limit (default 64 KiB)
 //!     state = AppState,                    // state the parameters are checked against (default: a State<T>'s T)
 //! )]
@@ -61,10 +63,12 @@
 //! 1. authenticate (401 `unauthenticated`), then the probing limit of that
 //!    caller or client address (429 `probing_suspected`);
 //! 2. caller kind (403 `wrong_caller_kind`);
-//! 3. freshness, for sessions (401 `reauth_required`);
+//! 3. freshness, for sessions, and `acr` (401 `reauth_required`, with the
+//!    RFC 9470 step-up challenge);
 //! 4. CSRF, for cookie sessions on unsafe methods (403 `csrf_failed`);
 //! 5. replay header present (400 `bad_request`);
-//! 6. permission (403 `forbidden`);
+//! 6. permission (403 `forbidden`), then credential binding (403
+//!    `binding_failed`);
 //! 7. input: extractors, then the body (400/413/415/422);
 //! 8. tenant and owner (404 `not_found`, identical to a missing object);
 //! 9. custom check (403 `forbidden`);
@@ -80,6 +84,7 @@ pub mod audit;
 pub mod authn;
 mod authorized;
 mod checks;
+mod claims;
 mod error;
 mod fast_map;
 mod gate;
@@ -106,6 +111,7 @@ pub use audit::{AuditSink, DecisionRecord};
 pub use authn::Authenticator;
 pub use authorized::{Authorized, CheckContext, CheckError, Grant};
 pub use axum::Json;
+pub use claims::Claims;
 pub use error::{ActionError, AppCode, Code, StepUp, StoreError};
 pub use guard_macros::action;
 pub use mount::{not_found, Actions, AuditHandle, GuardedAction, Routed};

@@ -23,8 +23,8 @@ use crate::authn::{Authenticated, Via};
 use crate::authorized::{self, Proof};
 use crate::checks::custom::CheckFn;
 use crate::checks::{
-    authenticate, caller_kind, csrf, custom, extract, freshness, input, object, permission, probing, replay, Refusal,
-    Verdict,
+    acr, authenticate, binding, caller_kind, csrf, custom, extract, freshness, input, object, permission, probing,
+    replay, Refusal, Verdict,
 };
 use crate::gate::{Facts, Gate};
 use crate::parameter::ActionParameters;
@@ -115,8 +115,14 @@ where
     step!(facts, action, caller_kind::check(spec.callers, principal.kind));
 
     // 3. Freshness, for sessions: a bearer request proves its key anew.
-    if let (Some(max_age), Via::Session { .. }) = (rt.max_age(spec.fresh), &via) {
+    //    Then how the caller authenticated (`acr`), for any credential.
+    let max_age = rt.max_age(spec.fresh);
+    if let (Some(max_age), Via::Session { .. }) = (max_age, &via) {
         step!(facts, action, freshness::check(max_age, principal.authenticated_at, SystemTime::now()));
+    }
+    if !spec.acr.is_empty() {
+        let acr = principal.claims.get_str("acr");
+        step!(facts, action, acr::check(spec.acr, spec.acr_values, acr, max_age));
     }
 
     // 4. CSRF, for cookie sessions on unsafe methods.
@@ -133,6 +139,8 @@ where
         Some(required) => step!(facts, action, permission::check(&*rt.policy, &principal, required)),
         None => Reach::Own,
     };
+    //    Then the credential's binding: the claims it must carry.
+    step!(facts, action, binding::check(spec.binding, |claim| principal.claims.get_str(claim)));
 
     // 7. Input: the action's own extractors, then the body.
     let extracted = step!(facts, action, extract::check::<E, S>(parts, state).await);

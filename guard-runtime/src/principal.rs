@@ -4,6 +4,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Claims;
+
 /// The kind of caller. Agents and services are told apart from humans, and
 /// an action lists the kinds it accepts with `callers = [...]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -132,6 +134,11 @@ pub struct Principal {
     /// old password, even one stored after the change. 0 when unused.
     #[serde(default)]
     pub credential_version: u64,
+    /// What the credential says beyond who it is (a JWT's claims): what
+    /// `bind(...)`, `acr = [...]` and custom checks read. Empty for
+    /// sessions and API keys.
+    #[serde(default, skip_serializing_if = "Claims::is_empty")]
+    pub claims: Claims,
 }
 
 impl Principal {
@@ -151,6 +158,7 @@ impl Principal {
             authenticated_at: SystemTime::now(),
             credential_id: String::new(),
             credential_version: 0,
+            claims: Claims::new(),
         }
     }
 

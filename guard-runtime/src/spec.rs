@@ -28,6 +28,13 @@ pub struct ActionSpec {
     pub object: Option<ObjectSpec>,
     /// The custom check's path, as written.
     pub check: Option<&'static str>,
+    /// `bind(claim = "value", ...)`: claims the credential must carry.
+    pub binding: &'static [(&'static str, &'static str)],
+    /// `acr = [...]`: the authentication context classes accepted (empty:
+    /// any).
+    pub acr: &'static [&'static str],
+    /// `acr` as the RFC 9470 challenge names it, space-separated.
+    pub acr_values: &'static str,
     /// The JSON body limit in bytes, if the action overrides the default.
     pub body_limit: Option<usize>,
     /// Whether the action takes a JSON body.
@@ -106,6 +113,10 @@ pub struct ActionInfo {
     pub object_key: Option<&'static str>,
     /// Custom check, if any.
     pub check: Option<&'static str>,
+    /// Claims the credential must carry, as `claim=value`.
+    pub binding: Vec<String>,
+    /// Authentication context classes accepted (empty: any).
+    pub acr: Vec<&'static str>,
     /// JSON body limit in bytes, if the action takes a body.
     pub body_limit: Option<usize>,
 }
@@ -134,6 +145,9 @@ impl ActionSpec {
         replay: None,
         object: None,
         check: None,
+        binding: &[],
+        acr: &[],
+        acr_values: "",
         body_limit: None,
         input: false,
     };
@@ -168,6 +182,8 @@ impl ActionSpec {
                 KeySource::Path(name) | KeySource::Input(name) => name,
             }),
             check: self.check,
+            binding: self.binding.iter().map(|(claim, value)| format!("{claim}={value}")).collect(),
+            acr: self.acr.to_vec(),
             body_limit: self.input.then_some(self.body_limit.unwrap_or(default_limit)),
         }
     }

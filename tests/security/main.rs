@@ -8,6 +8,7 @@ mod app;
 mod audit;
 mod authn;
 mod callers;
+mod claims;
 mod csrf;
 mod faults;
 mod freshness;

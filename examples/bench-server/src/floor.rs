@@ -208,6 +208,7 @@ async fn read(State(floor): State<Arc<Floor>>, Path(id): Path<String>, request: 
         ts: SystemTime::now(),
         request_id: RequestId::new(hex_id(n, &mut [0; 16])),
         client_request_id: None,
+        claim: None,
         caller: Some(caller.clone()),
         action: "read",
         method: Method::GET,

@@ -7,8 +7,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use guard_runtime::{ActionError, Code, StoreError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -66,13 +65,9 @@ pub fn answer(result: Result<Response, Refusal>) -> Result<Response, ActionError
         Ok(response) => Ok(response),
         Err(Refusal::Action(e)) => Err(e),
         Err(Refusal::Failed(e)) => Err(e.into()),
-        Err(Refusal::Busy) => {
-            let busy = ActionError::new(Code::Unavailable)
-                .with_detail("Too many password checks at once; try again in a moment.");
-            let mut response = busy.into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-            Ok(response)
-        }
+        Err(Refusal::Busy) => Err(ActionError::new(Code::Unavailable)
+            .with_detail("Too many password checks at once; try again in a moment.")
+            .with_retry_after(u64::from(RETRY_AFTER_SECS))),
     }
 }
 

@@ -19,7 +19,7 @@ use crate::Principal;
 /// the longest latency and decision, the newline (156 bytes), plus two for
 /// each optional value written as `null` rather than quoted. With it, one
 /// `reserve` makes room for any line whose strings need no escaping.
-const FRAME: usize = 156 + r#","client_request_id":"#.len() + 4 * 2;
+const FRAME: usize = 156 + r#","client_request_id":"#.len() + r#","claim":"#.len() + 5 * 2;
 
 /// Writes records as lines, keeping what consecutive records share: the
 /// timestamp's date and time, and the JSON from the principal to the
@@ -77,6 +77,8 @@ impl Lines {
             Decision::Deny => b",\"decision\":\"deny\",\"code\":",
         });
         string(out, record.code);
+        out.extend_from_slice(b",\"claim\":");
+        string_or_null(out, record.claim);
         out.extend_from_slice(b",\"latency_us\":");
         let mut digits = [0u8; 20];
         out.extend_from_slice(decimal(record.latency_us, &mut digits));
@@ -249,6 +251,7 @@ mod tests {
             ts: UNIX_EPOCH + Duration::new(1_795_440_000, 42_000),
             request_id: RequestId::new("req-1"),
             client_request_id: RequestId::new("client-7"),
+            claim: Some("environment"),
             caller: Some(Arc::new(agent())),
             action: "read_order",
             method: Method::GET,
@@ -267,6 +270,7 @@ mod tests {
             ts: UNIX_EPOCH,
             request_id: None,
             client_request_id: None,
+            claim: None,
             caller: None,
             action: "login",
             method: Method::POST,
@@ -318,6 +322,7 @@ mod tests {
             ts: UNIX_EPOCH + Duration::new(1_798_761_599, 999_999_000), // 2026-12-31T23:59:59
             request_id: RequestId::new("req-1"),
             client_request_id: RequestId::new("client-7"),
+            claim: None,
             caller: Some(Arc::new(agent())),
             action: "read_order",
             method: Method::GET,
@@ -370,6 +375,7 @@ mod tests {
             ts: UNIX_EPOCH,
             request_id: RequestId::new("a\"b"),
             client_request_id: RequestId::new("c\\d"),
+            claim: None,
             caller: Some(Arc::new(principal)),
             action: "read_order",
             method: Method::from_bytes(b"PURGE").expect("method"),

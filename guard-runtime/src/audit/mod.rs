@@ -52,7 +52,7 @@ impl Decision {
 /// request's records, and the writer flattens them into the
 /// contract's JSON fields (`ts, request_id, client_request_id, principal, principal_kind,
 /// on_behalf_of, tenant, action, method, path, permission, resource,
-/// decision, code, latency_us`).
+/// decision, code, claim, latency_us`).
 #[derive(Clone, Debug)]
 pub struct DecisionRecord {
     /// Time of the decision; written as RFC 3339 UTC with microseconds.
@@ -63,6 +63,9 @@ pub struct DecisionRecord {
     /// The client's own `x-request-id`, if it sent one well-formed: kept
     /// for correlation beside the server's `request_id`, never instead of it.
     pub client_request_id: Option<RequestId>,
+    /// For a `binding_failed` denial: the claim of the credential that was
+    /// missing or different (never its value).
+    pub claim: Option<&'static str>,
     /// The caller; `None` when unauthenticated.
     pub caller: Option<Arc<Principal>>,
     /// The action's name (its function's name).
@@ -117,7 +120,7 @@ impl DecisionRecord {
 impl Serialize for DecisionRecord {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut out = serializer.serialize_struct("DecisionRecord", 15)?;
+        let mut out = serializer.serialize_struct("DecisionRecord", 16)?;
         out.serialize_field("ts", timestamp::rfc3339_micros(self.ts, &mut [0; timestamp::LEN]))?;
         out.serialize_field("request_id", &self.request_id.as_deref())?;
         out.serialize_field("client_request_id", &self.client_request_id.as_deref())?;
@@ -132,6 +135,7 @@ impl Serialize for DecisionRecord {
         out.serialize_field("resource", &self.resource.as_deref())?;
         out.serialize_field("decision", &self.decision)?;
         out.serialize_field("code", self.code)?;
+        out.serialize_field("claim", &self.claim)?;
         out.serialize_field("latency_us", &self.latency_us)?;
         out.end()
     }

@@ -315,6 +315,7 @@ mod tests {
             ts: SystemTime::now(),
             request_id: None,
             client_request_id: None,
+            claim: None,
             caller: None,
             action: "test",
             method: Method::GET,

@@ -35,6 +35,7 @@ impl AuditSink for TracingSink {
                 resource = record.resource.as_deref(),
                 decision = record.decision.as_str(),
                 code = record.code,
+                claim = record.claim,
                 latency_us = record.latency_us,
                 "decision"
             );

@@ -34,7 +34,7 @@ pub struct Account {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guard account source",
     label = "expected a `guard_runtime::authn::Accounts`, such as `MemoryAccounts`",
-    note = "see https://docs.rs/guard-runtime/latest/guard_runtime/authn/trait.Accounts.html"
+    note = "implement `guard_runtime::authn::Accounts`; its documentation (`cargo doc -p guard-runtime --open`) says what to implement"
 )]
 pub trait Accounts: Send + Sync + 'static {
     /// The account of user `id` now, or `None` if unknown or disabled.

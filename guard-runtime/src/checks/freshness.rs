@@ -23,6 +23,7 @@ pub(crate) fn check(max_age: Duration, authenticated_at: SystemTime, now: System
             detail: "This action needs a recent authentication: authenticate again.".into(),
             retry_after: None,
             step_up: Some(StepUp { max_age: Some(max_age.as_secs()), acr_values: None }),
+            claim: None,
         })),
     }
 }

@@ -10,10 +10,10 @@
 //! |---|---|---|
 //! | 1 | [`authenticate`], [`probing`] | 401 `unauthenticated`, 429 `probing_suspected` |
 //! | 2 | [`caller_kind`] | 403 `wrong_caller_kind` |
-//! | 3 | [`freshness`] | 401 `reauth_required` |
+//! | 3 | [`freshness`], [`acr`] | 401 `reauth_required` (with the RFC 9470 challenge) |
 //! | 4 | [`csrf`] | 403 `csrf_failed` |
 //! | 5 | [`replay`] (the header) | 400 `bad_request` |
-//! | 6 | [`permission`] | 403 `forbidden` |
+//! | 6 | [`permission`], [`binding`] | 403 `forbidden`, 403 `binding_failed` |
 //! | 7 | [`extract`], [`input`] | 400, 413, 415, 422 |
 //! | 8 | [`object`] | 404 `not_found` |
 //! | 9 | [`custom`] | 403 `forbidden` |
@@ -22,7 +22,9 @@
 //! Any check whose store fails answers [`Refusal::Unavailable`]: 503, and the
 //! body never runs.
 
+pub(crate) mod acr;
 pub(crate) mod authenticate;
+pub(crate) mod binding;
 pub(crate) mod caller_kind;
 pub(crate) mod csrf;
 pub(crate) mod custom;
@@ -67,17 +69,20 @@ pub struct Denial {
     pub(crate) retry_after: Option<Duration>,
     /// For 401 `reauth_required`: the RFC 9470 challenge.
     pub(crate) step_up: Option<StepUp>,
+    /// For a credential binding: the claim that failed, for the audit
+    /// record only (the answer never names it).
+    pub(crate) claim: Option<&'static str>,
 }
 
 impl Refusal {
     /// A refusal with the code's default detail.
     pub(crate) fn code(code: Code) -> Self {
-        Refusal::Denied(Denial { code, detail: Cow::Borrowed(""), retry_after: None, step_up: None })
+        Refusal::Denied(Denial { code, detail: Cow::Borrowed(""), retry_after: None, step_up: None, claim: None })
     }
 
     /// A refusal with a detail for the client.
     pub(crate) fn detailed(code: Code, detail: impl Into<Cow<'static, str>>) -> Self {
-        Refusal::Denied(Denial { code, detail: detail.into(), retry_after: None, step_up: None })
+        Refusal::Denied(Denial { code, detail: detail.into(), retry_after: None, step_up: None, claim: None })
     }
 }
 

@@ -52,6 +52,7 @@ pub(crate) async fn reserve(store: &dyn DenialStore, limit: Limit, key: &str) ->
             detail: "Too many denied requests: try again later.".into(),
             retry_after: Some(window.resets_in),
             step_up: None,
+            claim: None,
         }));
     }
     Ok(())

@@ -35,12 +35,7 @@ fn entry(json: &Value) -> Result<ActionInfo, String> {
     };
     let callers = list("callers")
         .into_iter()
-        .map(|kind| match kind {
-            "user" => Ok(CallerKind::User),
-            "service" => Ok(CallerKind::Service),
-            "agent" => Ok(CallerKind::Agent),
-            other => Err(format!("unknown caller kind `{other}` in the manifest")),
-        })
+        .map(|kind| CallerKind::from_name(kind).ok_or_else(|| format!("unknown caller kind `{kind}` in the manifest")))
         .collect::<Result<_, _>>()?;
     Ok(ActionInfo {
         name: leak(text("name")?),
@@ -56,6 +51,8 @@ fn entry(json: &Value) -> Result<ActionInfo, String> {
         resource: optional("resource"),
         object_key: optional("object_key"),
         check: optional("check"),
+        binding: list("binding").into_iter().map(str::to_owned).collect(),
+        acr: list("acr"),
         body_limit: json["body_limit"].as_u64().map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
     })
 }

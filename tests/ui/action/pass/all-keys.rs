@@ -30,6 +30,8 @@ mod checks {
     fresh = "5m",
     replay = "x-nonce",
     check = checks::order_is_paid,
+    bind(environment = "production", ref = "refs/heads/main"),
+    acr = ["phr", "phrh"],
     limit = "16KiB",
     crate = ::guard_runtime,
 )]
