@@ -88,7 +88,7 @@ async fn every_action_of_the_orders_app_holds() {
     let customer = |name: &str| Delegation { user: name.into(), roles: vec!["customer".into()] };
     let manifest =
         served_manifest(&router, "/admin/actions", &login(&pool, carol.clone()).await).await.expect("manifest");
-    assert_eq!(manifest.len(), 16, "every mounted action");
+    assert_eq!(manifest.len(), 18, "every mounted action");
 
     // A logged-out session: worked once, revoked server-side.
     let logged_out = login(&pool, alice.clone()).await;
