@@ -86,6 +86,30 @@ async fn sign_up() -> &'static str {
     "signed up"
 }
 
+/// A deploy hook for CI: bound to the production environment's credential.
+#[action(POST "/deploy", requires = "deploys:run", callers = service, bind(environment = "production"))]
+async fn deploy(_auth: Authorized) -> &'static str {
+    "deployed"
+}
+
+/// Needs a phishing-resistant authentication.
+#[action(POST "/wire", requires = "docs:read", callers = [user, service], acr = "phr")]
+async fn wire(_auth: Authorized) -> &'static str {
+    "sent"
+}
+
+/// Broken variant (e): the binding dropped. Served without `bind`, while
+/// the manifest (of the correct app) says the credential must be
+/// production's.
+mod binding_off {
+    use super::*;
+
+    #[action(POST "/deploy", requires = "deploys:run", callers = service)]
+    pub async fn deploy(_auth: Authorized) -> &'static str {
+        "deployed"
+    }
+}
+
 /// `authenticated` without `callers`: users and services, never agents.
 #[action(GET "/whoami", authenticated)]
 async fn whoami(auth: Authorized) -> String {
@@ -165,6 +189,7 @@ enum Variant {
     WidenedCallers,
     CsrfSkipped,
     CsrfTokenFilledIn,
+    BindingOff,
 }
 
 type Docs = Arc<Mutex<HashMap<String, ObjectMeta>>>;
@@ -176,6 +201,13 @@ struct World {
     next_doc: Arc<AtomicU64>,
     sessions: MemorySessionStore,
     tokens: MemoryTokenStore,
+}
+
+/// A CI job's service credential with `claims` (what its OIDC token says).
+fn ci<const N: usize>(id: &str, scopes: [&str; N], claims: &[(&str, &str)]) -> Principal {
+    let mut principal = Principal::service(id, "acme", scopes);
+    principal.claims = claims.iter().map(|(k, v)| (*k, *v)).collect();
+    principal
 }
 
 fn policy() -> RolePolicy {
@@ -224,6 +256,11 @@ impl World {
         .mount(public_probe)
         .mount(sign_up)
         .mount(whoami)
+        .mount(wire);
+        let actions = match variant {
+            Variant::BindingOff => actions.mount(binding_off::deploy),
+            _ => actions.mount(deploy),
+        }
         .mount_at(axum::http::Method::GET, "/docs", list_docs);
         let manifest = actions.manifest().to_vec();
         let audit = AuditSource::memory(sink, actions.audit_handle());
@@ -283,6 +320,12 @@ impl World {
         let old_key = self.token(Principal::service("svc-old", "acme", ["docs:read", "pay:capture"])).await;
         Tokens::new(self.tokens.clone()).revoke("key:svc-old").await.expect("revoke");
 
+        // CI jobs' service credentials, by what their tokens say.
+        let ci_prod = ci("ci-prod", ["deploys:run", "docs:read"], &[("environment", "production"), ("acr", "phr")]);
+        let ci_none = ci("ci-none", [], &[("environment", "production"), ("acr", "phr")]);
+        let ci_staging = ci("ci-staging", ["deploys:run", "docs:read"], &[("environment", "staging"), ("acr", "phr")]);
+        let ci_pwd = ci("ci-pwd", ["deploys:run", "docs:read"], &[("environment", "production"), ("acr", "pwd")]);
+
         let world = self.clone();
         Fixtures::new(policy())
             .audit(audit)
@@ -313,6 +356,10 @@ impl World {
             )
             .caller(agent_a.clone(), self.token(agent_a).await)
             .caller(rogue.clone(), self.token(rogue).await)
+            .caller(ci_prod.clone(), self.token(ci_prod).await)
+            .caller(ci_none.clone(), self.token(ci_none).await)
+            .unbound(ci_staging.clone(), self.token(ci_staging).await)
+            .weak_acr(ci_pwd.clone(), self.token(ci_pwd).await)
             .stale(alice.clone(), self.session(alice, Duration::from_secs(3600)).await)
             .revoked("bob's logged-out session", logged_out)
             .revoked("svc-old's revoked key", old_key)
@@ -365,6 +412,8 @@ async fn the_sweep_holds_on_the_correct_app() {
         ("sensitive", Attack::WrongCallerKind(CallerKind::Service)),
         ("whoami", Attack::WrongCallerKind(CallerKind::Agent)),
         ("sign_up", Attack::ReplayMissingKey),
+        ("deploy", Attack::BindingMismatch),
+        ("wire", Attack::InsufficientAcr),
         ("sign_up", Attack::ReplayReused),
         ("read_doc", Attack::LacksPermission),
         ("delete_doc", Attack::AgentUserLacks),
@@ -470,4 +519,12 @@ async fn a_sweep_without_an_audit_source_fails() {
 /// Rebuilds fixtures with no audit source: the builder has no way to unset one.
 fn fixtures_without_audit(_with: Fixtures) -> Fixtures {
     Fixtures::new(policy())
+}
+
+#[tokio::test]
+async fn a_dropped_binding_is_caught() {
+    let report = sweep_variant(Variant::BindingOff).await;
+    println!("{report}");
+    assert_eq!(failed_attacks(&report), vec![("deploy".to_owned(), Attack::BindingMismatch)], "\n{report}");
+    assert_panics_with_table(&report);
 }

@@ -18,6 +18,11 @@ pub enum Attack {
     /// A credential that worked once (expired, logged out, revoked): 401
     /// `unauthenticated`.
     RevokedCredential,
+    /// A JWT past its `exp`, from a trusted issuer: 401 `unauthenticated`.
+    ExpiredToken,
+    /// A JWT from a trusted issuer for another audience: 401
+    /// `unauthenticated`.
+    WrongAudience,
     /// A principal of a kind the action does not accept, holding the
     /// permission where one such exists: 403 `wrong_caller_kind`.
     WrongCallerKind(CallerKind),
@@ -41,6 +46,12 @@ pub enum Attack {
     /// An authentication older than a `fresh` action allows: 401
     /// `reauth_required`.
     StaleAuthentication,
+    /// A credential of an accepted caller holding the permission, without
+    /// the claims the action's `bind(...)` names: 403 `binding_failed`.
+    BindingMismatch,
+    /// A credential whose `acr` is not one the action's `acr = [...]`
+    /// accepts: 401 `reauth_required`.
+    InsufficientAcr,
     /// No replay key header: 400 `bad_request`.
     ReplayMissingKey,
     /// A replay key used once already (the first use must succeed): 409
@@ -58,11 +69,13 @@ pub enum Attack {
 impl Attack {
     /// Every attack, in the order the sweep runs them (`WrongCallerKind`
     /// once per kind).
-    pub const ALL: [Attack; 19] = [
+    pub const ALL: [Attack; 23] = [
         Attack::Public,
         Attack::NoCredentials,
         Attack::GarbageCredential,
         Attack::RevokedCredential,
+        Attack::ExpiredToken,
+        Attack::WrongAudience,
         Attack::WrongCallerKind(CallerKind::User),
         Attack::WrongCallerKind(CallerKind::Service),
         Attack::WrongCallerKind(CallerKind::Agent),
@@ -73,6 +86,8 @@ impl Attack {
         Attack::CsrfMissing,
         Attack::CsrfWrong,
         Attack::StaleAuthentication,
+        Attack::BindingMismatch,
+        Attack::InsufficientAcr,
         Attack::ReplayMissingKey,
         Attack::ReplayReused,
         Attack::OversizedBody,
@@ -84,12 +99,17 @@ impl Attack {
     pub const fn expected(self) -> Option<Code> {
         Some(match self {
             Attack::Public => return None,
-            Attack::NoCredentials | Attack::GarbageCredential | Attack::RevokedCredential => Code::Unauthenticated,
+            Attack::NoCredentials
+            | Attack::GarbageCredential
+            | Attack::RevokedCredential
+            | Attack::ExpiredToken
+            | Attack::WrongAudience => Code::Unauthenticated,
             Attack::WrongCallerKind(_) => Code::WrongCallerKind,
             Attack::LacksPermission | Attack::AgentUserLacks => Code::Forbidden,
             Attack::OtherTenantObject | Attack::OtherOwnerObject => Code::NotFound,
             Attack::CsrfMissing | Attack::CsrfWrong => Code::CsrfFailed,
-            Attack::StaleAuthentication => Code::ReauthRequired,
+            Attack::StaleAuthentication | Attack::InsufficientAcr => Code::ReauthRequired,
+            Attack::BindingMismatch => Code::BindingFailed,
             Attack::ReplayMissingKey => Code::BadRequest,
             Attack::ReplayReused => Code::Replayed,
             Attack::OversizedBody => Code::PayloadTooLarge,
@@ -112,6 +132,8 @@ impl Attack {
             Attack::NoCredentials => "no_credentials",
             Attack::GarbageCredential => "garbage_credential",
             Attack::RevokedCredential => "revoked_credential",
+            Attack::ExpiredToken => "expired_token",
+            Attack::WrongAudience => "wrong_audience",
             Attack::WrongCallerKind(_) => "wrong_caller_kind",
             Attack::LacksPermission => "lacks_permission",
             Attack::AgentUserLacks => "agent_user_lacks",
@@ -120,6 +142,8 @@ impl Attack {
             Attack::CsrfMissing => "csrf_missing",
             Attack::CsrfWrong => "csrf_wrong",
             Attack::StaleAuthentication => "stale_authentication",
+            Attack::BindingMismatch => "binding_mismatch",
+            Attack::InsufficientAcr => "insufficient_acr",
             Attack::ReplayMissingKey => "replay_missing_key",
             Attack::ReplayReused => "replay_reused",
             Attack::OversizedBody => "oversized_body",

@@ -158,6 +158,10 @@ pub struct Fixtures {
     pub(crate) callers: Vec<CallerFixture>,
     pub(crate) stale: Vec<CallerFixture>,
     pub(crate) revoked: Vec<(String, Source)>,
+    pub(crate) expired_tokens: Vec<(String, Source)>,
+    pub(crate) wrong_audience: Vec<(String, Source)>,
+    pub(crate) unbound: Vec<CallerFixture>,
+    pub(crate) weak_acr: Vec<CallerFixture>,
     pub(crate) factories: HashMap<String, Factory>,
     pub(crate) actions: HashMap<String, ActionFixture>,
 }
@@ -184,6 +188,10 @@ impl Fixtures {
             callers: Vec::new(),
             stale: Vec::new(),
             revoked: Vec::new(),
+            expired_tokens: Vec::new(),
+            wrong_audience: Vec::new(),
+            unbound: Vec::new(),
+            weak_acr: Vec::new(),
             factories: HashMap::new(),
             actions: HashMap::new(),
         }
@@ -246,6 +254,36 @@ impl Fixtures {
         Fut: Future<Output = Credential> + Send + 'static,
     {
         self.revoked.push((label.into(), mint(mint_credential)));
+        self
+    }
+
+    /// A JWT from a trusted issuer whose `exp` has passed: every guarded
+    /// action must answer 401. Without one, the sweep reports the
+    /// `expired_token` rows as not applicable (an app that takes no JWTs).
+    pub fn expired_token(mut self, label: impl Into<String>, credential: Credential) -> Self {
+        self.expired_tokens.push((label.into(), Source::Given(credential)));
+        self
+    }
+
+    /// A JWT from a trusted issuer minted for another audience: every
+    /// guarded action must answer 401.
+    pub fn wrong_audience(mut self, label: impl Into<String>, credential: Credential) -> Self {
+        self.wrong_audience.push((label.into(), Source::Given(credential)));
+        self
+    }
+
+    /// A caller whose credential lacks (or contradicts) the claims the
+    /// actions' `bind(...)` names, though it holds their permissions: each
+    /// bound action must answer 403 `binding_failed`.
+    pub fn unbound(mut self, principal: Principal, credential: Credential) -> Self {
+        self.unbound.push(CallerFixture { principal, source: Source::Given(credential) });
+        self
+    }
+
+    /// A caller whose credential's `acr` is not one the actions' `acr = [...]`
+    /// accepts: each such action must answer 401 `reauth_required`.
+    pub fn weak_acr(mut self, principal: Principal, credential: Credential) -> Self {
+        self.weak_acr.push(CallerFixture { principal, source: Source::Given(credential) });
         self
     }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::Router;
 
-use super::fixtures::CallerFixture;
+use super::fixtures::{CallerFixture, Source};
 use super::request::{self, BodyMode, Csrf, Probe, ReplayKey};
 use super::{ActionFixture, Attack, Credential, Fixtures, Got, Row, SweepReport, Verdict};
 use crate::permission::covers;
@@ -92,7 +92,11 @@ struct Run {
     fixtures: Fixtures,
     callers: Vec<Caller>,
     stale: Vec<Caller>,
+    unbound: Vec<Caller>,
+    weak_acr: Vec<Caller>,
     revoked: Vec<(String, Credential)>,
+    expired_tokens: Vec<(String, Credential)>,
+    wrong_audience: Vec<(String, Credential)>,
     run_id: String,
     seq: u64,
     rows: Vec<Row>,
@@ -123,6 +127,23 @@ async fn resolve(fixtures: &[CallerFixture]) -> Vec<Caller> {
     out
 }
 
+async fn labelled(fixtures: &[(String, Source)]) -> Vec<(String, Credential)> {
+    let mut out = Vec::with_capacity(fixtures.len());
+    for (label, source) in fixtures {
+        out.push((label.clone(), source.get().await));
+    }
+    out
+}
+
+/// Which registered callers a request is sent as.
+#[derive(Clone, Copy)]
+enum Pool {
+    Callers,
+    Stale,
+    Unbound,
+    WeakAcr,
+}
+
 fn kind_rank(kind: CallerKind) -> u8 {
     match kind {
         CallerKind::User => 0,
@@ -135,10 +156,11 @@ impl Run {
     async fn start(router: Router, fixtures: Fixtures) -> Run {
         let callers = resolve(&fixtures.callers).await;
         let stale = resolve(&fixtures.stale).await;
-        let mut revoked = Vec::new();
-        for (label, source) in &fixtures.revoked {
-            revoked.push((label.clone(), source.get().await));
-        }
+        let unbound = resolve(&fixtures.unbound).await;
+        let weak_acr = resolve(&fixtures.weak_acr).await;
+        let revoked = labelled(&fixtures.revoked).await;
+        let expired_tokens = labelled(&fixtures.expired_tokens).await;
+        let wrong_audience = labelled(&fixtures.wrong_audience).await;
         let mut bytes = [0u8; 4];
         let _ = getrandom::fill(&mut bytes);
         Run {
@@ -146,7 +168,11 @@ impl Run {
             fixtures,
             callers,
             stale,
+            unbound,
+            weak_acr,
             revoked,
+            expired_tokens,
+            wrong_audience,
             run_id: crate::hex::hex(&bytes),
             seq: 0,
             rows: Vec::new(),
@@ -171,8 +197,21 @@ impl Run {
         }
     }
 
+    /// Whether `principal` is a caller the action admits up to its
+    /// permissions: of an accepted kind, with a credential that carries what
+    /// its `bind(...)` and `acr` ask. A caller that is not is sent only for
+    /// the attack on that very respect, so every other row isolates its own.
     fn accepts(info: &ActionInfo, principal: &Principal) -> bool {
-        info.callers.contains(&principal.kind)
+        info.callers.contains(&principal.kind) && Self::claims_fit(info, principal)
+    }
+
+    fn claims_fit(info: &ActionInfo, principal: &Principal) -> bool {
+        let claim = |name: &str| principal.claims.get_str(name);
+        let bound = info.binding.iter().all(|pair| match pair.split_once('=') {
+            Some((name, value)) => claim(name) == Some(value),
+            None => false,
+        });
+        bound && (info.acr.is_empty() || claim("acr").is_some_and(|acr| info.acr.contains(&acr)))
     }
 
     /// Registered callers of an accepted kind holding the permissions.
@@ -350,7 +389,35 @@ impl Run {
             Attack::OtherOwnerObject => vec![self.other_owner(info, fixture).await],
             Attack::CsrfMissing => vec![self.csrf(info, fixture, Csrf::Missing).await],
             Attack::CsrfWrong => vec![self.csrf(info, fixture, Csrf::Wrong).await],
+            Attack::ExpiredToken | Attack::WrongAudience => {
+                let tokens = if attack == Attack::ExpiredToken { &self.expired_tokens } else { &self.wrong_audience };
+                if tokens.is_empty() {
+                    return vec![Outcome::NotApplicable(format!(
+                        "the fixtures name no such JWT (an app that takes none): add one with `Fixtures::{}`",
+                        attack.name()
+                    ))];
+                }
+                let key = self.object_or_any(info, first_holder.as_ref()).await;
+                let mut out = Vec::new();
+                for (label, credential) in tokens.clone() {
+                    let caller = format!("{label} ({})", credential.mechanism());
+                    out.push(self.sent(info, fixture, caller, Probe::new(Some(&credential), key.clone()), "jwt").await);
+                }
+                out
+            }
             Attack::StaleAuthentication => vec![self.stale(info, fixture).await],
+            Attack::BindingMismatch => {
+                if info.binding.is_empty() {
+                    return vec![Outcome::NotApplicable("no `bind`".to_owned())];
+                }
+                vec![self.from_pool(info, fixture, Pool::Unbound, "unbound", "Fixtures::unbound").await]
+            }
+            Attack::InsufficientAcr => {
+                if info.acr.is_empty() {
+                    return vec![Outcome::NotApplicable("no `acr`".to_owned())];
+                }
+                vec![self.from_pool(info, fixture, Pool::WeakAcr, "weak-acr", "Fixtures::weak_acr").await]
+            }
             Attack::ReplayMissingKey | Attack::ReplayReused => vec![self.replay(info, fixture, attack).await],
             Attack::OversizedBody => vec![self.input(info, fixture, BodyMode::Oversized).await],
             Attack::WrongContentType => vec![self.input(info, fixture, BodyMode::PlainText).await],
@@ -364,17 +431,50 @@ impl Run {
         info: &ActionInfo,
         fixture: &ActionFixture,
         caller: usize,
-        stale: bool,
+        pool: Pool,
         adjust: impl FnOnce(&mut Probe<'_>),
         what: &str,
     ) -> Outcome {
-        let pool = if stale { &self.stale } else { &self.callers };
+        let pool = match pool {
+            Pool::Callers => &self.callers,
+            Pool::Stale => &self.stale,
+            Pool::Unbound => &self.unbound,
+            Pool::WeakAcr => &self.weak_acr,
+        };
         let (principal, credential, label) =
             (pool[caller].principal.clone(), pool[caller].credential.clone(), pool[caller].label());
         let key = self.object_or_any(info, Some(&principal)).await;
         let mut probe = Probe::new(Some(&credential), key);
         adjust(&mut probe);
         self.sent(info, fixture, label, probe, what).await
+    }
+
+    /// Sends as the first caller of `pool` of an accepted kind that holds
+    /// the action's permissions: only its credential's claims stand between.
+    async fn from_pool(
+        &mut self,
+        info: &ActionInfo,
+        fixture: &ActionFixture,
+        pool: Pool,
+        what: &str,
+        fixture_name: &str,
+    ) -> Outcome {
+        let callers = match pool {
+            Pool::Unbound => &self.unbound,
+            Pool::WeakAcr => &self.weak_acr,
+            Pool::Callers => &self.callers,
+            Pool::Stale => &self.stale,
+        };
+        // Of an accepted kind, but not `accepts`: its claims are the point.
+        let index = self.first_index(callers, |c| {
+            info.callers.contains(&c.principal.kind) && self.reach(&c.principal, info).is_some()
+        });
+        match index {
+            Some(i) => self.as_caller(info, fixture, i, pool, |_| {}, what).await,
+            None => Outcome::Uncovered(format!(
+                "no caller of an accepted kind holding the permission: add one with `{fixture_name}`"
+            )),
+        }
     }
 
     fn first_index(&self, pool: &[Caller], pick: impl Fn(&Caller) -> bool) -> Option<usize> {
@@ -390,7 +490,7 @@ impl Run {
             .first_index(&self.callers, |c| c.principal.kind == kind && self.reach(&c.principal, info).is_some())
             .or_else(|| self.first_index(&self.callers, |c| c.principal.kind == kind));
         match index {
-            Some(i) => self.as_caller(info, fixture, i, false, |_| {}, "kind").await,
+            Some(i) => self.as_caller(info, fixture, i, Pool::Callers, |_| {}, "kind").await,
             None => Outcome::Uncovered(format!("no {} principal registered", kind.as_str())),
         }
     }
@@ -407,7 +507,7 @@ impl Run {
             .collect();
         candidates.sort_by_key(|&i| kind_rank(self.callers[i].principal.kind));
         match candidates.first() {
-            Some(&i) => self.as_caller(info, fixture, i, false, |_| {}, "lacks").await,
+            Some(&i) => self.as_caller(info, fixture, i, Pool::Callers, |_| {}, "lacks").await,
             None => Outcome::Uncovered(format!(
                 "every registered principal of an accepted kind holds {}: add one that does not",
                 info.requires.join(" and ")
@@ -429,7 +529,7 @@ impl Run {
                 && self.reach(p, info).is_none()
         });
         match index {
-            Some(i) => self.as_caller(info, fixture, i, false, |_| {}, "agent").await,
+            Some(i) => self.as_caller(info, fixture, i, Pool::Callers, |_| {}, "agent").await,
             None => Outcome::Uncovered(format!(
                 "no registered agent whose scopes cover {} while its user lacks it",
                 info.requires.join(" and ")
@@ -524,7 +624,7 @@ impl Run {
             session(c) && Self::accepts(info, &c.principal) && self.reach(&c.principal, info).is_some()
         });
         match index {
-            Some(i) => self.as_caller(info, fixture, i, false, |p| p.csrf = mode, "csrf").await,
+            Some(i) => self.as_caller(info, fixture, i, Pool::Callers, |p| p.csrf = mode, "csrf").await,
             None => Outcome::Uncovered("no cookie-session principal holds it".to_owned()),
         }
     }
@@ -537,7 +637,7 @@ impl Run {
             .first_index(&self.stale, |c| Self::accepts(info, &c.principal) && self.reach(&c.principal, info).is_some())
             .or_else(|| self.first_index(&self.stale, |c| Self::accepts(info, &c.principal)));
         match index {
-            Some(i) => self.as_caller(info, fixture, i, true, |_| {}, "stale").await,
+            Some(i) => self.as_caller(info, fixture, i, Pool::Stale, |_| {}, "stale").await,
             None => {
                 Outcome::Uncovered("no stale credential of an accepted kind: add one with `Fixtures::stale`".to_owned())
             }
@@ -551,7 +651,7 @@ impl Run {
         }
         let Some(i) = self.holder_index(info) else { return Self::no_holder(info) };
         if attack == Attack::ReplayMissingKey {
-            return self.as_caller(info, fixture, i, false, |p| p.replay = ReplayKey::Missing, "nokey").await;
+            return self.as_caller(info, fixture, i, Pool::Callers, |p| p.replay = ReplayKey::Missing, "nokey").await;
         }
         let (principal, credential, label) =
             (self.callers[i].principal.clone(), self.callers[i].credential.clone(), self.callers[i].label());
@@ -614,7 +714,7 @@ impl Run {
             })
             .or_else(|| self.holder_index(info));
         match index {
-            Some(i) => self.as_caller(info, fixture, i, false, |p| p.body = mode, "input").await,
+            Some(i) => self.as_caller(info, fixture, i, Pool::Callers, |p| p.body = mode, "input").await,
             None => Self::no_holder(info),
         }
     }
