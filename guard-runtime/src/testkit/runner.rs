@@ -410,13 +410,13 @@ impl Run {
                 if info.binding.is_empty() {
                     return vec![Outcome::NotApplicable("no `bind`".to_owned())];
                 }
-                vec![self.from_pool(info, fixture, Pool::Unbound, "unbound", "Fixtures::unbound").await]
+                vec![self.claims_attack(info, fixture, Pool::Unbound, "unbound", "Fixtures::unbound").await]
             }
             Attack::InsufficientAcr => {
                 if info.acr.is_empty() {
                     return vec![Outcome::NotApplicable("no `acr`".to_owned())];
                 }
-                vec![self.from_pool(info, fixture, Pool::WeakAcr, "weak-acr", "Fixtures::weak_acr").await]
+                vec![self.claims_attack(info, fixture, Pool::WeakAcr, "weak-acr", "Fixtures::weak_acr").await]
             }
             Attack::ReplayMissingKey | Attack::ReplayReused => vec![self.replay(info, fixture, attack).await],
             Attack::OversizedBody => vec![self.input(info, fixture, BodyMode::Oversized).await],
@@ -451,7 +451,7 @@ impl Run {
 
     /// Sends as the first caller of `pool` of an accepted kind that holds
     /// the action's permissions: only its credential's claims stand between.
-    async fn from_pool(
+    async fn claims_attack(
         &mut self,
         info: &ActionInfo,
         fixture: &ActionFixture,
