@@ -4,6 +4,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Claims;
+
 /// The kind of caller. Agents and services are told apart from humans, and
 /// an action lists the kinds it accepts with `callers = [...]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -119,6 +121,11 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// For an agent: the user it acts for.
     pub on_behalf_of: Option<Delegation>,
+    /// The claims of the credential (a JWT's payload): its issuer, its
+    /// delegation chain, anything a custom check binds to. Empty for API
+    /// keys and sessions.
+    #[serde(default, skip_serializing_if = "Claims::is_empty")]
+    pub claims: Claims,
     /// When the credential was last proved (password, re-authentication).
     /// For a bearer key, when it was issued: every bearer request proves its
     /// key anew, so `fresh` always holds for bearer callers.
@@ -142,6 +149,7 @@ impl Principal {
             roles: roles.into_iter().map(Into::into).collect(),
             scopes: Vec::new(),
             on_behalf_of: None,
+            claims: Claims::new(),
             authenticated_at: SystemTime::now(),
             credential_id: String::new(),
         }
