@@ -80,7 +80,8 @@ impl HttpFetcher {
         let host = authority.host().trim_start_matches('[').trim_end_matches(']');
         let port = authority.port_u16().unwrap_or(80);
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
-        let stream = tokio::net::TcpStream::connect((host, port)).await.map_err(|e| StoreError::new("jwks fetch", e))?;
+        let stream =
+            tokio::net::TcpStream::connect((host, port)).await.map_err(|e| StoreError::new("jwks fetch", e))?;
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(hyper_util::rt::TokioIo::new(stream))
                 .await

@@ -176,7 +176,7 @@ pub trait MapClaims: Send + Sync + 'static {
     /// cached with the verified token until it expires. `false` (the
     /// default): `map` runs on every request, so the app's own data
     /// (a role taken away, an account disabled) applies at once.
-    fn from_token_alone(&self) -> bool {
+    fn depends_on_token_alone(&self) -> bool {
         false
     }
 }
@@ -302,7 +302,7 @@ impl MapClaims for ClaimsMapping {
         StoreFuture::ready(Ok(self.principal(token)))
     }
 
-    fn from_token_alone(&self) -> bool {
+    fn depends_on_token_alone(&self) -> bool {
         true
     }
 }

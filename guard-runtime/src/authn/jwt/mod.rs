@@ -172,13 +172,14 @@ impl Jwt {
         validation.set_issuer(&[&config.issuer]);
         validation.set_audience(&[&config.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let claims = match jsonwebtoken::decode::<BTreeMap<String, serde_json::Value>>(token, &key.decoding, &validation) {
-            Ok(data) => Claims::from(data.claims),
-            Err(e) => {
-                tracing::trace!(target: "guard::jwt", issuer = %config.issuer, error = %e, "JWT refused");
-                return Ok(Authentication::Invalid);
-            }
-        };
+        let claims =
+            match jsonwebtoken::decode::<BTreeMap<String, serde_json::Value>>(token, &key.decoding, &validation) {
+                Ok(data) => Claims::from(data.claims),
+                Err(e) => {
+                    tracing::trace!(target: "guard::jwt", issuer = %config.issuer, error = %e, "JWT refused");
+                    return Ok(Authentication::Invalid);
+                }
+            };
         let now = SystemTime::now();
         if let Some(iat) = claims.get("iat") {
             match mapping::seconds(iat) {
@@ -191,7 +192,7 @@ impl Jwt {
         };
         let verified = Arc::new(verified);
         let Some(principal) = map(config, &verified).await? else { return refuse("no principal for its claims") };
-        let cached = config.mapper.from_token_alone().then(|| principal.clone());
+        let cached = config.mapper.depends_on_token_alone().then(|| principal.clone());
         self.cache.insert(hash, Entry { issuer: index, kid: kid.into(), key, token: verified, principal: cached }, now);
         Ok(authenticated(principal))
     }
