@@ -47,7 +47,7 @@ fn rsa() -> &'static KeyPair {
     KEY.get_or_init(|| {
         use rsa::pkcs1::EncodeRsaPrivateKey;
         use rsa::pkcs8::{EncodePublicKey, LineEnding};
-        let key = rsa::PrivateKey::new(&mut getrandom_sys::SysRng, 2048).expect("rsa key");
+        let key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).expect("rsa key");
         let der = key.to_pkcs1_der().expect("pkcs1");
         let public = key.to_public_key();
         let pem = public.to_public_key_pem(LineEnding::LF).expect("pem").into_bytes();
