@@ -638,3 +638,14 @@ async fn the_principal_and_the_authenticator_never_print_the_token() {
         assert!(!printed.contains(signature), "{printed}");
     }
 }
+
+#[test]
+fn the_readme_quotes_the_oidc_example_verbatim() {
+    let readme = include_str!("../../README.md");
+    let example = include_str!("../examples/oidc.rs");
+    let (_, after) = readme.split_once("<!-- oidc:begin").expect("README.md lacks <!-- oidc:begin");
+    let (block, _) = after.split_once("<!-- oidc:end -->").expect("README.md lacks <!-- oidc:end -->");
+    let (_, code) = block.split_once("```rust\n").expect("no ```rust block between the markers");
+    let (quoted, _) = code.rsplit_once("```").expect("unterminated ```rust block");
+    assert!(quoted == example, "README.md's example differs from guard-runtime/examples/oidc.rs: paste the file");
+}
