@@ -64,8 +64,8 @@ use crate::{Claims, Principal, StoreError, StoreFuture};
 ///     .build();
 /// // API keys first, then JWTs: each declines the other's credentials.
 /// let authenticator = (Tokens::new(MemoryTokenStore::new()), jwt);
-/// let actions = Actions::new(RolePolicy::new(), authenticator, Resolvers::new());
-/// # let _ = actions;
+/// let app: axum::Router = Actions::new(RolePolicy::new(), authenticator, Resolvers::new()).into_router(());
+/// # let _ = app;
 /// ```
 pub struct Jwt {
     issuers: Vec<Trusted>,
