@@ -121,6 +121,11 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// For an agent: the user it acts for.
     pub on_behalf_of: Option<Delegation>,
+    /// The claims of the credential (a JWT's payload): its issuer, its
+    /// delegation chain, anything a custom check binds to. Empty for API
+    /// keys and sessions.
+    #[serde(default, skip_serializing_if = "Claims::is_empty")]
+    pub claims: Claims,
     /// When the credential was last proved (password, re-authentication).
     /// For a bearer key, when it was issued: every bearer request proves its
     /// key anew, so `fresh` always holds for bearer callers.
@@ -134,11 +139,6 @@ pub struct Principal {
     /// old password, even one stored after the change. 0 when unused.
     #[serde(default)]
     pub credential_version: u64,
-    /// What the credential says beyond who it is (a JWT's claims): what
-    /// `bind(...)`, `acr = [...]` and custom checks read. Empty for
-    /// sessions and API keys.
-    #[serde(default, skip_serializing_if = "Claims::is_empty")]
-    pub claims: Claims,
 }
 
 impl Principal {
@@ -155,10 +155,10 @@ impl Principal {
             roles: roles.into_iter().map(Into::into).collect(),
             scopes: Vec::new(),
             on_behalf_of: None,
+            claims: Claims::new(),
             authenticated_at: SystemTime::now(),
             credential_id: String::new(),
             credential_version: 0,
-            claims: Claims::new(),
         }
     }
 

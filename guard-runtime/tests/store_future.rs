@@ -66,6 +66,7 @@ async fn bearer_authentication_against_an_in_process_store_allocates_nothing() {
         (parts(Some(("authorization", "Bearer a-long-random-key"))), "authenticated"),
         (parts(Some(("authorization", "Bearer an-unknown-key"))), "invalid"),
         (parts(Some(("authorization", "Basic a-long-random-key"))), "invalid"),
+        (parts(Some(("authorization", "Bearer eyJh.eyJz.c2ln"))), "unrecognized"),
         (parts(None), "missing"),
     ];
     for (parts, expected) in &cases {
@@ -78,6 +79,7 @@ async fn bearer_authentication_against_an_in_process_store_allocates_nothing() {
             }
             Authentication::Invalid => "invalid",
             Authentication::Missing => "missing",
+            Authentication::Unrecognized => "unrecognized",
         };
         assert_eq!(outcome, *expected);
         assert_eq!(allocated, 0, "{expected}: bearer authentication allocated");

@@ -44,6 +44,28 @@ async fn an_invalid_bearer_does_not_fall_back_to_a_valid_cookie() {
 }
 
 #[tokio::test]
+async fn a_jwt_shaped_bearer_nobody_recognises_is_401_and_never_falls_back_to_a_cookie() {
+    // `Tokens` declines a JWT-shaped bearer for a JWT authenticator to judge;
+    // with none in the chain it is still a bad bearer: 401, cookie or not.
+    let app = app().await;
+    let (cookie, _) = app.session(Principal::user("alice", "acme", ["customer"]), Duration::ZERO).await;
+    for jwt in ["Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln", "Bearer a.b.", "Bearer a.b.c"] {
+        assert_unauthenticated(&app, request("GET", "/docs/1").header("authorization", jwt)).await;
+        let builder = request("GET", "/docs/1").header("authorization", jwt).header("cookie", cookie.clone());
+        assert_unauthenticated(&app, builder).await;
+    }
+}
+
+#[tokio::test]
+async fn bearers_up_to_8_kib_are_read_and_longer_ones_refused() {
+    let app = app().await;
+    for len in [8 * 1024, 8 * 1024 + 1] {
+        let value = format!("Bearer {}", "k".repeat(len));
+        assert_unauthenticated(&app, request("GET", "/docs/1").header("authorization", value)).await;
+    }
+}
+
+#[tokio::test]
 async fn credentials_elsewhere_are_ignored() {
     let app = app().await;
     assert_unauthenticated(&app, request("GET", "/docs/1?access_token=alice-token&api_key=alice-token")).await;

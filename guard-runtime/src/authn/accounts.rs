@@ -168,7 +168,7 @@ mod tests {
                 Some(d) => d.roles.clone(),
                 None => a.principal.roles.clone(),
             }),
-            Authentication::Invalid | Authentication::Missing => None,
+            Authentication::Invalid | Authentication::Missing | Authentication::Unrecognized => None,
         }
     }
 

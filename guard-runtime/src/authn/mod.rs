@@ -6,6 +6,9 @@
 //! `X-Forwarded-User`, …) and the query string are never read.
 
 mod accounts;
+mod chain;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 mod session;
 mod token;
 
@@ -22,9 +25,15 @@ use crate::{Principal, StoreError, StoreFuture};
 pub enum Authentication {
     /// The request carries no credential this authenticator reads.
     Missing,
-    /// It carries one, and it is not valid (unknown, expired, revoked,
-    /// malformed, or ambiguous). Always 401: guard never falls back to
-    /// another credential.
+    /// It carries one this authenticator does not recognise (a JWT, to an
+    /// API-key authenticator; an opaque key or another issuer's token, to a
+    /// JWT authenticator): the next authenticator of a chain tries it. At
+    /// the end of the chain it is [`Invalid`](Authentication::Invalid), and
+    /// never a reason to try a session cookie instead.
+    Unrecognized,
+    /// It carries one this authenticator recognises, and it is not valid
+    /// (unknown, expired, revoked, malformed, or ambiguous). Always 401:
+    /// guard never passes a bad credential on, nor falls back to another.
     Invalid,
     /// A valid credential.
     Authenticated(Authenticated),
@@ -69,6 +78,20 @@ impl Via {
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionId(pub(crate) String);
 
+impl SessionId {
+    /// The id of an app's own cookie session (the cookie's value, or the
+    /// app store's key for it), for an [`Authenticator`] of its own that
+    /// answers with [`Via::Session`].
+    pub fn new(id: impl Into<String>) -> Self {
+        SessionId(id.into())
+    }
+
+    /// The id, for the app's own session store.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 impl std::fmt::Debug for SessionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SessionId(<redacted>)")
@@ -77,10 +100,21 @@ impl std::fmt::Debug for SessionId {
 
 /// Turns a request's credential into a principal.
 ///
-/// Implemented by [`Sessions`] and [`Tokens`], and by tuples of
-/// authenticators, which try each in order and stop at the first that finds a
-/// credential (valid or not): `(Tokens, Sessions)` reads the bearer header
-/// first, then the cookie.
+/// Implemented by [`Sessions`] and [`Tokens`] (and, with the `jwt` feature,
+/// [`jwt::Jwt`]), and by tuples of authenticators, which form a chain: each
+/// is tried in order, and the first that recognises the credential decides.
+/// An authenticator answers [`Authentication::Missing`] when the request
+/// has no credential it reads, [`Authentication::Unrecognized`] to decline
+/// one it does not know (the next one tries it), [`Authentication::Invalid`]
+/// for one it knows to be bad (401: never passed on), or
+/// [`Authentication::Authenticated`]. A credential every authenticator
+/// declined is invalid, and a declined bearer never falls back to a session
+/// cookie: `(Tokens, Jwt, Sessions)` reads the bearer header as an API key,
+/// then as a JWT, and the cookie only when there is no bearer at all.
+///
+/// An app's own cookie sessions (tower-sessions, say) implement this trait
+/// and answer with [`Via::Session`] (its id from [`SessionId::new`]): they
+/// get CSRF and freshness checks like [`Sessions`].
 ///
 /// The answer is a [`StoreFuture`]: [`StoreFuture::ready`] when it is at hand
 /// (no allocation), [`StoreFuture::new`] when it must wait on a store.
@@ -101,42 +135,10 @@ macro_rules! impl_authenticator_for_tuple {
             #[allow(non_snake_case)]
             fn authenticate<'a>(&'a self, parts: &'a Parts) -> StoreFuture<'a, Result<Authentication, StoreError>> {
                 let ($($name,)+) = self;
-                first_found([$($name as &dyn Authenticator),+], parts)
+                chain::first_found([$($name as &dyn Authenticator),+], parts)
             }
         }
     };
-}
-
-/// Tries `authenticators` in order and answers with the first that finds a
-/// credential (valid or not), or `Missing`. While their answers are at hand
-/// (in-process stores) nothing is boxed; from the first one that must wait,
-/// it and the rest run in one boxed future.
-fn first_found<'a, const N: usize>(
-    authenticators: [&'a dyn Authenticator; N],
-    parts: &'a Parts,
-) -> StoreFuture<'a, Result<Authentication, StoreError>> {
-    for (i, authenticator) in authenticators.into_iter().enumerate() {
-        match authenticator.authenticate(parts).into_ready() {
-            Ok(Ok(Authentication::Missing)) => {}
-            Ok(answer) => return StoreFuture::ready(answer),
-            Err(waiting) => {
-                return StoreFuture::new(async move {
-                    match waiting.await? {
-                        Authentication::Missing => {}
-                        found => return Ok(found),
-                    }
-                    for authenticator in &authenticators[i + 1..] {
-                        match authenticator.authenticate(parts).await? {
-                            Authentication::Missing => {}
-                            found => return Ok(found),
-                        }
-                    }
-                    Ok(Authentication::Missing)
-                });
-            }
-        }
-    }
-    StoreFuture::ready(Ok(Authentication::Missing))
 }
 
 impl_authenticator_for_tuple!(A);
@@ -158,3 +160,7 @@ pub fn random_secret() -> Result<String, StoreError> {
     getrandom::fill(&mut bytes).map_err(|e| StoreError::new("random source", e.to_string()))?;
     Ok(crate::hex::hex(&bytes))
 }
+
+/// The longest bearer credential read, in bytes: room for a JWT with a
+/// delegation chain. A longer one is invalid (401).
+pub const MAX_BEARER: usize = 8 * 1024;

@@ -207,16 +207,16 @@ impl Tokens {
 }
 
 /// `Authorization` parsed as far as guard cares.
-enum BearerHeader<'a> {
+pub(super) enum BearerHeader<'a> {
     Absent,
     Malformed,
     Token(&'a str),
 }
 
-/// `Bearer <token>`: the scheme in any case, one space, then 1 to 512
-/// visible ASCII characters. Checked on the bytes: the token is converted
-/// to `str` only once it passed.
-fn bearer(parts: &Parts) -> BearerHeader<'_> {
+/// `Bearer <token>`: the scheme in any case, one space, then 1 to 8 KiB of
+/// visible ASCII characters (room for a JWT). Checked on the bytes: the
+/// token is converted to `str` only once it passed.
+pub(super) fn bearer(parts: &Parts) -> BearerHeader<'_> {
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else { return BearerHeader::Absent };
     if values.next().is_some() {
@@ -225,7 +225,7 @@ fn bearer(parts: &Parts) -> BearerHeader<'_> {
     let Some((scheme, token)) = value.as_bytes().split_at_checked(b"bearer ".len()) else {
         return BearerHeader::Malformed;
     };
-    let token_ok = (1..=512).contains(&token.len()) && token.iter().all(u8::is_ascii_graphic);
+    let token_ok = (1..=super::MAX_BEARER).contains(&token.len()) && token.iter().all(u8::is_ascii_graphic);
     if !(token_ok && scheme.eq_ignore_ascii_case(b"bearer ")) {
         return BearerHeader::Malformed;
     }
@@ -240,6 +240,10 @@ impl Authenticator for Tokens {
         let token = match bearer(parts) {
             BearerHeader::Absent => return StoreFuture::ready(Ok(Authentication::Missing)),
             BearerHeader::Malformed => return StoreFuture::ready(Ok(Authentication::Invalid)),
+            // A JWT is the JWT authenticator's to judge: declined, not refused.
+            BearerHeader::Token(token) if super::chain::looks_like_jwt(token) => {
+                return StoreFuture::ready(Ok(Authentication::Unrecognized))
+            }
             BearerHeader::Token(token) => token,
         };
         if let Some(accounts) = &self.accounts {
@@ -296,9 +300,9 @@ mod tests {
         for (value, token) in [("Bearer abc", "abc"), ("bearer abc", "abc"), ("BEARER a.b-c_d~", "a.b-c_d~")] {
             assert_eq!(parse(&[value.as_bytes()]), Ok(Some(token.to_owned())), "{value:?}");
         }
-        let longest = format!("Bearer {}", "k".repeat(512));
-        assert_eq!(parse(&[longest.as_bytes()]).map(|t| t.map(|t| t.len())), Ok(Some(512)));
-        let too_long = format!("Bearer {}", "k".repeat(513));
+        let longest = format!("Bearer {}", "k".repeat(8192));
+        assert_eq!(parse(&[longest.as_bytes()]).map(|t| t.map(|t| t.len())), Ok(Some(8192)));
+        let too_long = format!("Bearer {}", "k".repeat(8193));
         let malformed: [&[u8]; 12] = [
             b"Bearer",
             b"Bearer ",

@@ -13,6 +13,8 @@ use crate::{Authenticator, Code};
 pub(crate) async fn check(authenticator: &dyn Authenticator, parts: &Parts) -> Verdict<Authenticated> {
     match authenticator.authenticate(parts).await? {
         Authentication::Authenticated(found) => Ok(found),
-        Authentication::Missing | Authentication::Invalid => Err(Refusal::code(Code::Unauthenticated)),
+        Authentication::Missing | Authentication::Unrecognized | Authentication::Invalid => {
+            Err(Refusal::code(Code::Unauthenticated))
+        }
     }
 }
