@@ -58,7 +58,7 @@
 //! # Request pipeline
 //!
 //! Per request, in this order, denying by default (the numbering of
-//! DESIGN.md, the README and ARCHITECTURE.md):
+//! the README and ARCHITECTURE.md):
 //!
 //! 1. authenticate (401 `unauthenticated`), then the probing limit of that
 //!    caller or client address (429 `probing_suspected`);

@@ -2,7 +2,7 @@
 //!
 //! Each step is a check of its own in [`checks`](crate::checks); this file
 //! only says in which order they run and what each is handed, numbered as
-//! in DESIGN.md, the README and ARCHITECTURE.md. A refusal goes to the
+//! in the README and ARCHITECTURE.md. A refusal goes to the
 //! gate, which audits it, counts it toward probing and answers.
 //!
 //! Generated code makes one call, [`run`] (or [`run_public`]), with the
