@@ -125,8 +125,17 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
         Some(Object { key: Key::Input(field), owner, .. }) => {
             let field_ident = Ident::new(&field.value(), field.span());
             let private = respan(private.clone(), field.span());
-            let key_trait = if *owner { quote!(OwnerKey) } else { quote!(TenantKey) };
-            let read = quote_spanned!(field.span()=> #private::#key_trait::object_key(&__guard_input.0.#field_ident));
+            let (key_trait, named_by) = if *owner {
+                (quote!(OwnerKey), quote!(owner_names_a_route_parameter_or_an_input_field_of))
+            } else {
+                (quote!(TenantKey), quote!(tenant_names_a_route_parameter_or_an_input_field_of))
+            };
+            // The field is read through a wrapper named for the rule, so a
+            // field the input lacks is "no field `x` on type
+            // `owner_names_a_route_parameter_or_an_input_field_of<'_, Input>`".
+            let read = quote_spanned!(field.span()=>
+                #private::#key_trait::object_key(&#private::#named_by::new(&__guard_input.0).#field_ident)
+            );
             quote!(#private::Option::Some(|__guard_input: &#input| #read))
         }
         _ => quote!(#private::Option::None),

@@ -7,7 +7,10 @@ pub use crate::mount::{GuardedAction, Routed, Sealed};
 pub use crate::permission::is_required;
 pub use crate::pipeline::{json_input, no_input, run, run_public, KeyFn, NoInput, Plan, ReadFn};
 pub use crate::principal::CallerSet;
-pub use crate::resolve::{OwnerKey, TenantKey};
+pub use crate::resolve::{
+    owner_names_a_route_parameter_or_an_input_field_of, tenant_names_a_route_parameter_or_an_input_field_of, OwnerKey,
+    TenantKey,
+};
 pub use crate::runtime::Mounted;
 pub use crate::spec::{ActionSpec, Fresh, KeySource, ObjectSpec, PolicyKind};
 pub use crate::BoxFuture;

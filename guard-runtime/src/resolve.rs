@@ -158,3 +158,35 @@ impl<T: core::fmt::Display + ?Sized> TenantKey for T {
         Some(self.to_string())
     }
 }
+
+/// Declares a wrapper through which generated code reads the input field
+/// `owner`/`tenant` names: it derefs to the input, and its name is what the
+/// compiler prints when the field does not exist ("no field `order_id` on
+/// type `owner_names_a_route_parameter_or_an_input_field_of<'_, Input>`").
+macro_rules! field_reader {
+    ($name:ident) => {
+        #[allow(non_camel_case_types)]
+        /// How `#[action]` reads the input field `owner`/`tenant` names: it
+        /// derefs to the input, and its name is what the compiler prints
+        /// when the input has no such field. Not for use in your code.
+        pub struct $name<'a, T>(&'a T);
+
+        impl<'a, T> $name<'a, T> {
+            /// Wraps the decoded input.
+            pub fn new(input: &'a T) -> Self {
+                $name(input)
+            }
+        }
+
+        impl<T> core::ops::Deref for $name<'_, T> {
+            type Target = T;
+
+            fn deref(&self) -> &T {
+                self.0
+            }
+        }
+    };
+}
+
+field_reader!(owner_names_a_route_parameter_or_an_input_field_of);
+field_reader!(tenant_names_a_route_parameter_or_an_input_field_of);
