@@ -80,6 +80,7 @@ async fn every_action_of_the_orders_app_holds() {
         probe_threshold: 0,
         reauth_window: Duration::from_secs(300),
         secure_cookies: false,
+        oidc: None,
     };
     let (router, audit) = app::build(pool.clone(), &settings);
 
