@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use axum::Router;
 use guard_runtime::audit::JsonLinesSink;
+use guard_runtime::authn::jwt::{Issuer, Jwt};
 use guard_runtime::authn::Sessions;
 use guard_runtime::{Actions, AuditHandle, RolePolicy};
 use sqlx::SqlitePool;
 
 use crate::accounts::SqliteAccounts;
 use crate::actions::{account, admin, health, index, orders, payments, users};
+use crate::oidc::OrdersClaims;
 use crate::resolvers::resolvers;
 use crate::state::AppState;
 use crate::store_choice::Stores;
@@ -24,6 +26,9 @@ pub struct Settings {
     pub reauth_window: Duration,
     /// Session cookie `__Host-` prefixed and `Secure` (`--secure-cookies`).
     pub secure_cookies: bool,
+    /// The OIDC issuer whose JWTs are accepted (`--oidc-issuer`), as
+    /// discovered at startup; its claims are mapped by [`OrdersClaims`].
+    pub oidc: Option<Issuer>,
 }
 
 /// Users get permissions through roles; services and agents carry scopes
@@ -53,10 +58,17 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
     // one would never come back over `http://`); anything else sits behind
     // TLS and gets `__Host-guard_session`, `Secure`.
     let sessions = if settings.secure_cookies { sessions.host_prefixed() } else { sessions.secure(false) };
-    let tokens = stores.tokens.clone().accounts(accounts);
-    // Bearer header first, then the cookie: a request with both is judged
-    // by its deliberate credential.
-    let authenticator = (tokens.clone(), sessions.clone());
+    let tokens = stores.tokens.clone().accounts(accounts.clone());
+    // JWTs of the `--oidc-issuer`, mapped to the app's own principals. With
+    // no issuer, `Jwt` trusts nobody and declines every bearer.
+    let mut jwt = Jwt::builder();
+    if let Some(issuer) = &settings.oidc {
+        jwt = jwt.issuer(issuer.clone().map_with(OrdersClaims::new(pool.clone(), accounts)));
+    }
+    // Bearer header first (an API key, else a JWT: each declines the
+    // other's), then the cookie: a request with both is judged by its
+    // deliberate credential.
+    let authenticator = (tokens.clone(), jwt.build(), sessions.clone());
 
     let actions = Actions::<AppState>::new(policy(), authenticator, resolvers(&pool))
         .probing(settings.probe_threshold, Duration::from_secs(60))

@@ -38,6 +38,21 @@ pub struct Flags {
     /// Session cookie `Secure` with the `__Host-` prefix (`true`/`false`); default: on unless `--addr` is a loopback address.
     #[arg(long, env = "ORDERS_SECURE_COOKIES", value_name = "BOOL", value_parser = clap::value_parser!(bool))]
     pub secure_cookies: Option<bool>,
+
+    /// Accept JWT service and agent credentials from this OIDC issuer (its exact `iss`; keys from the `jwks_uri` of `URL/.well-known/openid-configuration`); needs `--oidc-audience`.
+    #[arg(long, env = "ORDERS_OIDC_ISSUER", value_name = "URL")]
+    pub oidc_issuer: Option<String>,
+
+    /// The audience the issuer's tokens must name in `aud`; needs `--oidc-issuer`.
+    #[arg(long, env = "ORDERS_OIDC_AUDIENCE", value_name = "AUD")]
+    pub oidc_audience: Option<String>,
+}
+
+/// The OIDC issuer whose JWTs are accepted (`--oidc-issuer`, `--oidc-audience`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Oidc {
+    pub issuer: String,
+    pub audience: String,
 }
 
 /// Where the database lives.
@@ -55,6 +70,27 @@ impl Flags {
     /// must sit behind TLS.
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies.unwrap_or(!self.addr.ip().is_loopback())
+    }
+
+    /// The OIDC issuer, if any: both flags or neither, each non-empty, the
+    /// issuer an `http://` or `https://` URL.
+    pub fn oidc(&self) -> Result<Option<Oidc>, String> {
+        match (self.oidc_issuer.as_deref(), self.oidc_audience.as_deref()) {
+            (None, None) => Ok(None),
+            (Some(_), None) => Err("--oidc-issuer needs --oidc-audience".into()),
+            (None, Some(_)) => Err("--oidc-audience needs --oidc-issuer".into()),
+            (Some(issuer), Some(audience)) => {
+                if !(issuer.starts_with("http://") || issuer.starts_with("https://"))
+                    || issuer.contains(char::is_whitespace)
+                {
+                    return Err(format!("--oidc-issuer: {issuer:?} is not an http:// or https:// URL"));
+                }
+                if audience.trim().is_empty() {
+                    return Err("--oidc-audience: the audience is empty".into());
+                }
+                Ok(Some(Oidc { issuer: issuer.to_owned(), audience: audience.to_owned() }))
+            }
+        }
     }
 
     /// Checks the paths the flags name without creating or writing anything,
@@ -111,7 +147,29 @@ fn check_writable_file(flag: &str, path: &Path) -> Result<(), String> {
 mod tests {
     use clap::Parser;
 
-    use super::Flags;
+    use super::{Flags, Oidc};
+
+    fn oidc(args: &[&str]) -> Result<Option<Oidc>, String> {
+        Flags::try_parse_from(std::iter::once("orders-example").chain(args.iter().copied())).expect("flags").oidc()
+    }
+
+    #[test]
+    fn the_oidc_flags_come_both_or_neither() {
+        assert_eq!(oidc(&[]), Ok(None));
+        let both = oidc(&["--oidc-issuer", "http://127.0.0.1:9", "--oidc-audience", "orders"]);
+        assert_eq!(both, Ok(Some(Oidc { issuer: "http://127.0.0.1:9".into(), audience: "orders".into() })));
+        let only_issuer = oidc(&["--oidc-issuer", "https://id.example"]).expect_err("issuer alone");
+        assert!(only_issuer.contains("--oidc-audience"), "{only_issuer}");
+        let only_audience = oidc(&["--oidc-audience", "orders"]).expect_err("audience alone");
+        assert!(only_audience.contains("--oidc-issuer"), "{only_audience}");
+        for (issuer, audience) in [("id.example", "orders"), ("", "orders"), ("https://id.example", " ")] {
+            let bad = oidc(&["--oidc-issuer", issuer, "--oidc-audience", audience]);
+            assert!(bad.is_err(), "{issuer:?} {audience:?}");
+        }
+        for message in [only_issuer, only_audience] {
+            assert_eq!(message.lines().count(), 1, "one line: {message}");
+        }
+    }
 
     fn secure(args: &[&str]) -> bool {
         let flags =

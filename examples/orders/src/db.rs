@@ -113,10 +113,12 @@ async fn seed(pool: &SqlitePool) -> Result<bool, Box<dyn std::error::Error + Sen
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("INSERT INTO service_accounts (name, tenant, scopes) VALUES (?, ?, ?)")
+    // Its keys carry `environment = production`: what payment capture binds.
+    sqlx::query("INSERT INTO service_accounts (name, tenant, scopes, claims) VALUES (?, ?, ?, ?)")
         .bind("svc-billing")
         .bind("acme")
         .bind(serde_json::to_string(&["orders:read", "payments:capture"])?)
+        .bind(serde_json::json!({ "environment": "production" }).to_string())
         .execute(&mut *tx)
         .await?;
     for (agent, user, scopes) in [("assistant", "alice", ["orders:read"]), ("helper", "bob", ["orders:*"])] {

@@ -9,6 +9,7 @@ pub mod checks;
 pub mod config;
 pub mod db;
 pub mod model;
+pub mod oidc;
 pub mod passwords;
 pub mod principals;
 pub mod resolvers;

@@ -8,7 +8,8 @@ use clap::error::ErrorKind;
 use clap::Parser;
 use tokio::net::TcpListener;
 
-use orders_example::config::{DbLocation, Flags};
+use guard_runtime::authn::jwt::{HttpFetcher, Issuer};
+use orders_example::config::{DbLocation, Flags, Oidc};
 use orders_example::store_choice::StoreChoice;
 use orders_example::{app, db, passwords, store_choice, welcome};
 
@@ -29,6 +30,10 @@ fn main() -> ExitCode {
         Ok(db) => db,
         Err(message) => return usage_error(&message),
     };
+    let oidc = match flags.oidc() {
+        Ok(oidc) => oidc,
+        Err(message) => return usage_error(&message),
+    };
     let store = match StoreChoice::parse(flags.store.as_deref()) {
         Ok(store) => store,
         Err(message) => return usage_error(&message),
@@ -37,7 +42,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage_error(&format!("cannot start the runtime: {e}")),
     };
-    runtime.block_on(run(flags, db, store))
+    runtime.block_on(run(flags, db, store, oidc))
 }
 
 /// Prints only the first line of `message`: scripts get one line to show.
@@ -48,7 +53,7 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(USAGE_ERROR)
 }
 
-async fn run(flags: Flags, db: DbLocation, store: StoreChoice) -> ExitCode {
+async fn run(flags: Flags, db: DbLocation, store: StoreChoice, oidc: Option<Oidc>) -> ExitCode {
     // Bind before opening the database, so a busy port writes nothing either.
     let listener = match TcpListener::bind(flags.addr).await {
         Ok(listener) => listener,
@@ -58,6 +63,16 @@ async fn run(flags: Flags, db: DbLocation, store: StoreChoice) -> ExitCode {
     let shared = match store.connect() {
         Ok(shared) => shared,
         Err(message) => return usage_error(&message),
+    };
+    // The issuer's OpenID configuration names its JWKS: an issuer that
+    // cannot be read at startup is a bad flag (exit 2, nothing written),
+    // never a server that silently refuses every JWT.
+    let oidc = match oidc {
+        Some(oidc) => match Issuer::discover(&oidc.issuer, &oidc.audience, &HttpFetcher::new()).await {
+            Ok(issuer) => Some(issuer),
+            Err(e) => return usage_error(&format!("--oidc-issuer {}: {e}", oidc.issuer)),
+        },
+        None => None,
     };
     let (pool, seeded) = match db::open(&db).await {
         Ok(opened) => opened,
@@ -77,6 +92,7 @@ async fn run(flags: Flags, db: DbLocation, store: StoreChoice) -> ExitCode {
         probe_threshold: flags.probe_threshold,
         reauth_window: Duration::from_secs(flags.reauth_window),
         secure_cookies: flags.secure_cookies(),
+        oidc,
     };
     let stores = store_choice::Stores::new(shared, &pool);
     stores.prepare().await;

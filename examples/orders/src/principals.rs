@@ -1,7 +1,7 @@
 //! Principals as the database describes them now: every lookup reads the
 //! current roles and scopes, so a change takes effect on the next request.
 
-use guard_runtime::{Delegation, Principal};
+use guard_runtime::{Claims, Delegation, Principal};
 use sqlx::{Row, SqlitePool};
 
 use crate::db::credential_id;
@@ -30,9 +30,10 @@ pub async fn user(pool: &SqlitePool, name: &str) -> Result<Option<(Principal, St
     Ok(Some((principal, row.try_get("password_hash")?)))
 }
 
-/// A service account, with the credential id its keys are issued under.
+/// A service account, with the credential id its keys are issued under and
+/// the claims its keys carry (a key rotated later is read with them too).
 pub async fn service(pool: &SqlitePool, name: &str) -> Result<Option<Principal>, sqlx::Error> {
-    let Some(row) = sqlx::query("SELECT tenant, scopes FROM service_accounts WHERE name = ?")
+    let Some(row) = sqlx::query("SELECT tenant, scopes, claims FROM service_accounts WHERE name = ?")
         .bind(name)
         .fetch_optional(pool)
         .await?
@@ -41,6 +42,8 @@ pub async fn service(pool: &SqlitePool, name: &str) -> Result<Option<Principal>,
     };
     let mut principal = Principal::service(name, row.try_get::<String, _>("tenant")?, list(row.try_get("scopes")?)?);
     principal.credential_id = credential_id(name);
+    principal.claims =
+        serde_json::from_str::<Claims>(row.try_get("claims")?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(Some(principal))
 }
 

@@ -49,9 +49,25 @@ async fn exec(pool: &SqlitePool, sql: &'static str, binds: &[&str]) {
 async fn extra_principals(pool: &SqlitePool) {
     exec(pool, "INSERT INTO users (name, tenant, roles, password_hash) VALUES ('nobody', 'acme', '[]', 'x')", &[])
         .await;
-    for name in ["svc-none", "svc-retired"] {
-        exec(pool, "INSERT INTO service_accounts (name, tenant, scopes) VALUES (?, 'acme', '[]')", &[name]).await;
-    }
+    exec(pool, "INSERT INTO service_accounts (name, tenant, scopes) VALUES ('svc-retired', 'acme', '[]')", &[]).await;
+    // Holds nothing, but its keys fit capture's binding: the caller that
+    // shows capture refused for lack of `payments:capture` alone.
+    exec(
+        pool,
+        "INSERT INTO service_accounts (name, tenant, scopes, claims) \
+         VALUES ('svc-none', 'acme', '[]', '{\"environment\":\"production\"}')",
+        &[],
+    )
+    .await;
+    // Holds `payments:capture`, but its keys say staging: capture's
+    // `bind(environment = "production")` must refuse it.
+    exec(
+        pool,
+        "INSERT INTO service_accounts (name, tenant, scopes, claims) \
+         VALUES ('svc-staging', 'acme', '[\"payments:capture\"]', '{\"environment\":\"staging\"}')",
+        &[],
+    )
+    .await;
     exec(
         pool,
         "INSERT INTO agents (name, tenant, user_name, scopes) VALUES ('rogue', 'acme', 'nobody', '[\"*\"]')",
@@ -61,6 +77,7 @@ async fn extra_principals(pool: &SqlitePool) {
     for (secret, kind, name) in [
         ("svc-none-key", "service", "svc-none"),
         ("svc-retired-key", "service", "svc-retired"),
+        ("svc-staging-key", "service", "svc-staging"),
         ("rogue-token", "agent", "rogue"),
     ] {
         let sql = "INSERT INTO credentials (secret_hash, credential_id, kind, name) VALUES (?, ?, ?, ?)";
@@ -80,6 +97,7 @@ async fn every_action_of_the_orders_app_holds() {
         probe_threshold: 0,
         reauth_window: Duration::from_secs(300),
         secure_cookies: false,
+        oidc: None,
     };
     let (router, audit) = app::build(pool.clone(), &settings);
 
@@ -103,10 +121,26 @@ async fn every_action_of_the_orders_app_holds() {
     let mut fixtures = Fixtures::new(app::policy())
         .audit(AuditSource::json_lines(&audit_log, audit))
         .caller(
-            Principal::service("svc-billing", "acme", ["orders:read", "payments:capture"]),
+            Principal {
+                claims: [("environment", "production")].into_iter().collect(),
+                ..Principal::service("svc-billing", "acme", ["orders:read", "payments:capture"])
+            },
             Credential::bearer("svc-billing-demo-key"),
         )
-        .caller(Principal::service("svc-none", "acme", Vec::<String>::new()), Credential::bearer("svc-none-key"))
+        .unbound(
+            Principal {
+                claims: [("environment", "staging")].into_iter().collect(),
+                ..Principal::service("svc-staging", "acme", ["payments:capture"])
+            },
+            Credential::bearer("svc-staging-key"),
+        )
+        .caller(
+            Principal {
+                claims: [("environment", "production")].into_iter().collect(),
+                ..Principal::service("svc-none", "acme", Vec::<String>::new())
+            },
+            Credential::bearer("svc-none-key"),
+        )
         .caller(
             Principal::agent("assistant", "acme", ["orders:read"], customer("alice")),
             Credential::bearer("assistant-demo-token"),

@@ -6,6 +6,9 @@ use crate::state::AppState;
 
 /// Services capture payments of any order of their tenant (they own
 /// nothing); the `Idempotency-Key` header makes each capture single-use.
+/// Only credentials of production may: the claim `environment` must be
+/// `production` (a JWT's own claim, or the one the app stores with the
+/// billing service's API keys), else 403 `binding_failed`.
 #[action(
     POST "/payments/{order_id}/capture",
     requires = "payments:capture",
@@ -14,6 +17,7 @@ use crate::state::AppState;
     resource = "orders",
     replay,
     check = crate::checks::order_is_capturable,
+    bind(environment = "production"),
 )]
 pub async fn capture_payment(
     auth: Authorized,

@@ -35,6 +35,8 @@ pub fn command(args: &[&str]) -> Command {
         "ORDERS_REAUTH_WINDOW",
         "ORDERS_STORE",
         "ORDERS_SECURE_COOKIES",
+        "ORDERS_OIDC_ISSUER",
+        "ORDERS_OIDC_AUDIENCE",
     ] {
         cmd.env_remove(var);
     }
