@@ -177,14 +177,7 @@ fn parse_key(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) ->
 }
 
 fn parse_requires(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
-    input.parse::<Token![=]>()?;
-    let list: Vec<LitStr> = if input.peek(syn::token::Bracket) {
-        let content;
-        bracketed!(content in input);
-        Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?.into_iter().collect()
-    } else {
-        vec![input.parse()?]
-    };
+    let list = string_list(input)?;
     if list.is_empty() {
         cx.error(key.span(), "`requires = []` names no permission: list at least one, or write `authenticated` if any signed-in caller may act");
     }
@@ -193,6 +186,18 @@ fn parse_requires(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStrea
     }
     set(cx, &mut args.requires, key, list);
     Ok(())
+}
+
+/// `= "a"` or `= ["a", "b"]`: one string or a bracketed list of them.
+fn string_list(input: ParseStream) -> syn::Result<Vec<LitStr>> {
+    input.parse::<Token![=]>()?;
+    if input.peek(syn::token::Bracket) {
+        let content;
+        bracketed!(content in input);
+        Ok(Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?.into_iter().collect())
+    } else {
+        Ok(vec![input.parse()?])
+    }
 }
 
 fn parse_authenticated(cx: &mut Ctxt, args: &mut Args, key: &Ident, _: ParseStream) -> syn::Result<()> {
@@ -347,14 +352,7 @@ fn parse_bind(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -
 
 /// `acr = "phr"` or `acr = ["phr", "phrh"]`.
 fn parse_acr(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
-    input.parse::<Token![=]>()?;
-    let list: Vec<LitStr> = if input.peek(syn::token::Bracket) {
-        let content;
-        bracketed!(content in input);
-        Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?.into_iter().collect()
-    } else {
-        vec![input.parse()?]
-    };
+    let list = string_list(input)?;
     if list.is_empty() {
         cx.error(key.span(), "`acr = []` accepts no authentication: list at least one class, like `acr = \"phr\"`");
     }

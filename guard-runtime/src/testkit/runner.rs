@@ -662,15 +662,28 @@ impl Run {
         let used = self.next_id("replay");
         let mut probe = Probe::new(Some(&credential), key);
         probe.replay = ReplayKey::Given(used);
-        let (first, first_id) = self.send(info, fixture, &probe, "first").await;
+        self.use_twice(info, fixture, &probe, header, label).await
+    }
+
+    /// Sends `probe`'s replay key twice: the first use must succeed for the
+    /// reuse (the row) to prove anything.
+    async fn use_twice(
+        &mut self,
+        info: &ActionInfo,
+        fixture: &ActionFixture,
+        probe: &Probe<'_>,
+        header: &str,
+        caller: String,
+    ) -> Outcome {
+        let (first, first_id) = self.send(info, fixture, probe, "first").await;
         let mut failures = Vec::new();
         if !(200..300).contains(&first.status) {
             failures.push(format!(
                 "the first use of the `{header}` key answered {first}, so reuse proves nothing: fix the action's fixture, or skip this attack"
             ));
         }
-        let (got, request_id) = self.send(info, fixture, &probe, "reuse").await;
-        Outcome::Sent { caller: label, got, request_id, failures, first_use: Some(first_id) }
+        let (got, request_id) = self.send(info, fixture, probe, "reuse").await;
+        Outcome::Sent { caller, got, request_id, failures, first_use: Some(first_id) }
     }
 
     /// The replay attacks on a public action: sent with no credential.
@@ -687,15 +700,7 @@ impl Run {
             return self.sent(info, fixture, "anonymous".to_owned(), probe, "nokey").await;
         }
         probe.replay = ReplayKey::Given(self.next_id("replay"));
-        let (first, first_id) = self.send(info, fixture, &probe, "first").await;
-        let mut failures = Vec::new();
-        if !(200..300).contains(&first.status) {
-            failures.push(format!(
-                "the first use of the `{header}` key answered {first}, so reuse proves nothing: fix the action's fixture, or skip this attack"
-            ));
-        }
-        let (got, request_id) = self.send(info, fixture, &probe, "reuse").await;
-        Outcome::Sent { caller: "anonymous".to_owned(), got, request_id, failures, first_use: Some(first_id) }
+        self.use_twice(info, fixture, &probe, header, "anonymous".to_owned()).await
     }
 
     async fn input(&mut self, info: &ActionInfo, fixture: &ActionFixture, mode: BodyMode) -> Outcome {
