@@ -80,6 +80,7 @@
 #![warn(missing_docs)]
 #![deny(unreachable_pub, unsafe_code)]
 
+mod accounted;
 pub mod audit;
 pub mod authn;
 mod authorized;
@@ -89,6 +90,7 @@ mod error;
 mod fast_map;
 mod gate;
 mod hex;
+pub mod manifest;
 mod mount;
 mod parameter;
 pub mod permission;
@@ -107,6 +109,7 @@ pub mod testkit;
 #[doc(hidden)]
 pub mod __private;
 
+pub use accounted::Accounted;
 pub use audit::{AuditSink, DecisionRecord};
 pub use authn::Authenticator;
 pub use authorized::{Authorized, CheckContext, CheckError, Grant};
