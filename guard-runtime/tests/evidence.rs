@@ -200,6 +200,29 @@ async fn a_restart_on_a_tampered_tail_refuses_to_write() {
 }
 
 #[tokio::test]
+async fn a_restart_after_a_crash_mid_write_notes_the_cut_line_in_the_chain() {
+    let (_dir, log) = temp_log("chain-cut-restart");
+    let first = app(JsonLinesSink::new(&log).chained(), &log, false).await;
+    for _ in 0..3 {
+        first.send("POST", "/notes", Some(TOKEN)).await;
+    }
+    first.audit.flush().await.expect("flush");
+    // A crash in the middle of a write leaves half a line.
+    let text = std::fs::read_to_string(&log).expect("log");
+    std::fs::write(&log, &text[..text.len() - 40]).expect("cut");
+    assert_eq!(verify_file(&log, None).expect_err("cut").kind, BreakKind::Truncated);
+    let second = app(JsonLinesSink::new(&log).chained(), &log, false).await;
+    assert_eq!(second.send("POST", "/notes", Some(TOKEN)).await.0, 200);
+    second.audit.flush().await.expect("flush");
+    let verified = verify_file(&log, None).expect("the chain goes on from the last whole line");
+    // Two whole records of the first run, the note of the cut, one more.
+    assert_eq!(verified.records, 4);
+    let text = std::fs::read_to_string(&log).expect("log");
+    let note: Value = serde_json::from_str(text.lines().nth(3).expect("the note")).expect("json");
+    assert!(note["cut_bytes"].as_u64().is_some_and(|n| n > 0), "{note}");
+}
+
+#[tokio::test]
 async fn a_keyed_chain_verifies_only_with_its_key() {
     let (_dir, log) = temp_log("chain-hmac");
     let key = HmacKey::new(b"an app-held key of 32 bytes or more!").expect("key");

@@ -152,32 +152,44 @@ impl Linker {
 /// Where the chain of an existing log ends, read back when a sink opens
 /// it: `None` for an empty file (the sink starts it with an epoch record).
 ///
-/// Refuses a log whose first line is not an epoch record of `linker`'s
-/// scheme, whose last line is cut short (no newline), or whose last line
-/// does not link to the one before it (edited, or a different key):
-/// appending to it would hide the break behind fresh links.
-pub(crate) fn resume(file: &mut File, linker: &Linker) -> io::Result<Option<Link>> {
-    let len = file.metadata()?.len();
+/// A last line cut off by a crash in the middle of a write (no newline) is
+/// removed, and its length returned, for the sink to record in the chain:
+/// it never was a whole record, and with a durable sink no body waited on
+/// it. Refuses a log whose first line is not an epoch record of `linker`'s
+/// scheme, or whose last line does not link to the one before it (edited,
+/// or another key): appending to it would hide the break behind fresh links.
+pub(crate) fn resume(file: &mut File, linker: &Linker) -> io::Result<Resumed> {
+    let mut len = file.metadata()?.len();
     if len == 0 {
-        return Ok(None);
+        return Ok(Resumed { tip: None, cut: 0 });
     }
     let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
     file.seek(SeekFrom::Start(0))?;
     let mut first = Vec::new();
     io::BufReader::new(&mut *file).take(64 * 1024).read_until(b'\n', &mut first)?;
-    let epoch = Epoch::parse(first.strip_suffix(b"\n").unwrap_or(&first))
+    let epoch = first
+        .strip_suffix(b"\n")
+        .and_then(Epoch::parse)
         .ok_or_else(|| invalid("the audit log does not start with an epoch record: not a chained log".into()))?;
     if epoch.link != linker.name() {
         return Err(invalid(format!("the audit log is linked with {}, the sink with {}", epoch.link, linker.name())));
     }
-    let tail = read_tail(file, len)?;
-    let Some(body) = tail.strip_suffix(b"\n") else {
-        return Err(invalid("the audit log ends in a cut-off line (verify it before appending)".into()));
-    };
+    let mut tail = read_tail(file, len)?;
+    let mut cut = 0;
+    if !tail.ends_with(b"\n") {
+        // The epoch line is whole, so a newline is in the file; `read_tail`
+        // holds at least the last one.
+        let kept = tail.iter().rposition(|&b| b == b'\n').map_or(0, |at| at + 1);
+        cut = (tail.len() - kept) as u64;
+        len -= cut;
+        file.set_len(len)?;
+        tail.truncate(kept);
+    }
+    let body = tail.strip_suffix(b"\n").unwrap_or(&tail);
     let mut lines = body.rsplitn(3, |&b| b == b'\n');
     let last = lines.next().unwrap_or_default();
     if let Some(before) = lines.next() {
-        // `before` is whole only if a newline came before it, or it is the file's first line.
+        // `before` is whole only if a newline came before it, or it starts the file.
         let whole = lines.next().is_some() || tail.len() as u64 == len;
         if whole && prev_of(last) != Some(linker.link(before)) {
             return Err(invalid(
@@ -185,7 +197,26 @@ pub(crate) fn resume(file: &mut File, linker: &Linker) -> io::Result<Option<Link
             ));
         }
     }
-    Ok(Some(linker.link(last)))
+    Ok(Resumed { tip: Some(linker.link(last)), cut })
+}
+
+/// What [`resume`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Resumed {
+    /// The last whole line's link; `None` for a new log.
+    pub(crate) tip: Option<Link>,
+    /// Bytes of a cut-off last line removed.
+    pub(crate) cut: u64,
+}
+
+/// Appends the record that notes, in the chain, a cut-off line removed at
+/// restart: `{"cut_bytes":N,"ts":…,"prev":…}`. Returns its link.
+pub(crate) fn cut_record(linker: &Linker, out: &mut Vec<u8>, cut: u64, prev: &Link) -> Link {
+    let start = out.len();
+    out.extend_from_slice(format!("{{\"cut_bytes\":{cut},\"ts\":\"").as_bytes());
+    out.extend_from_slice(timestamp::rfc3339_micros(SystemTime::now(), &mut [0; timestamp::LEN]).as_bytes());
+    out.extend_from_slice(b"\"}\n");
+    linker.seal(out, start, prev)
 }
 
 /// The file's last two lines at least (or all of it): its last 64 KiB,
@@ -538,20 +569,27 @@ mod tests {
         let text = log(&Linker::Sha256, 3);
         std::fs::write(&path, &text).expect("write");
         let mut file = File::open(&path).expect("open");
-        let tip = resume(&mut file, &Linker::Sha256).expect("resumes").expect("a tip");
+        let tip = resume(&mut file, &Linker::Sha256).expect("resumes").tip.expect("a tip");
         let last = lines(&text).pop().expect("line");
         assert_eq!(tip, Linker::Sha256.link(last.strip_suffix(b"\n").expect("newline")));
-        // Another scheme, a cut-off line, an edited line before the last: refused.
+        // Another scheme, an edited line before the last: refused.
         assert!(resume(&mut file, &Linker::Hmac(key(1))).is_err());
-        std::fs::write(&path, &text[..text.len() - 1]).expect("write");
-        assert!(resume(&mut File::open(&path).expect("open"), &Linker::Sha256).is_err());
+        // A line cut off by a crash: removed, and its length reported.
+        let whole = text.len() - lines(&text).pop().expect("line").len();
+        std::fs::write(&path, &text[..text.len() - 10]).expect("write");
+        let writable = || std::fs::OpenOptions::new().read(true).append(true).open(&path).expect("open");
+        let resumed = resume(&mut writable(), &Linker::Sha256).expect("resumes after a cut");
+        let before_last = lines(&text)[lines(&text).len() - 2].clone();
+        assert_eq!(resumed.tip, Some(Linker::Sha256.link(before_last.strip_suffix(b"\n").expect("newline"))));
+        assert_eq!(resumed.cut as usize, text.len() - 10 - whole);
+        assert_eq!(std::fs::read(&path).expect("read"), text[..whole]);
         let edited = String::from_utf8(text.clone()).expect("utf-8");
         let last_start = edited[..edited.len() - 1].rfind('\n').expect("two lines");
         let at = edited[..last_start].rfind("\"ok\"").expect("a code");
         std::fs::write(&path, format!("{}\"no\"{}", &edited[..at], &edited[at + 4..])).expect("write");
-        assert!(resume(&mut File::open(&path).expect("open"), &Linker::Sha256).is_err());
+        assert!(resume(&mut writable(), &Linker::Sha256).is_err());
         std::fs::write(&path, b"").expect("write");
-        assert_eq!(resume(&mut File::open(&path).expect("open"), &Linker::Sha256).expect("empty"), None);
+        assert_eq!(resume(&mut writable(), &Linker::Sha256).expect("empty"), Resumed { tip: None, cut: 0 });
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -87,6 +87,9 @@ struct Writer {
     /// file when it is opened; `None` for a new log, which starts with its
     /// epoch record.
     tip: Option<Link>,
+    /// Bytes of a cut-off line removed when the log was reopened, to note
+    /// in the chain before the next record.
+    cut: u64,
 }
 
 /// How many batches a [`durable`](JsonLinesSink::durable) sink has synced
@@ -115,7 +118,13 @@ impl JsonLinesSink {
             chain: None,
             durable: false,
             syncs: SyncCount::default(),
-            writer: tokio::sync::Mutex::new(Writer { file: None, buf: Vec::new(), lines: Lines::new(), tip: None }),
+            writer: tokio::sync::Mutex::new(Writer {
+                file: None,
+                buf: Vec::new(),
+                lines: Lines::new(),
+                tip: None,
+                cut: 0,
+            }),
         }
     }
 
@@ -162,11 +171,15 @@ impl AuditSink for JsonLinesSink {
             if writer.file.is_none() {
                 let (path, chain, durable) = (self.path.clone(), self.chain.clone(), self.durable);
                 let opened = tokio::task::spawn_blocking(move || open(&path, chain.as_ref(), durable)).await;
-                let (file, tip) = opened
+                let (file, resumed) = opened
                     .map_err(|e| StoreError::new("audit log", e))?
                     .map_err(|e| StoreError::new("audit log", e))?;
+                if resumed.cut > 0 {
+                    tracing::warn!(target: "guard::audit", path = %self.path.display(), bytes = resumed.cut, "removed a cut-off last line of the audit log (a crash mid-write); noted in the chain");
+                }
                 writer.file = Some(file);
-                writer.tip = tip;
+                writer.tip = resumed.tip;
+                writer.cut = resumed.cut;
             }
             let mut buf = std::mem::take(&mut writer.buf);
             buf.clear();
@@ -176,6 +189,9 @@ impl AuditSink for JsonLinesSink {
                         Some(tip) => tip,
                         None => linker.epoch(&mut buf),
                     };
+                    if writer.cut > 0 {
+                        tip = chain::cut_record(linker, &mut buf, writer.cut, &tip);
+                    }
                     for record in batch {
                         let start = buf.len();
                         writer.lines.write(record, &mut buf);
@@ -202,6 +218,7 @@ impl AuditSink for JsonLinesSink {
             // chain is read back from what is really in it.
             writer.file = Some(result.map_err(|e| StoreError::new("audit log", e))?);
             writer.tip = tip;
+            writer.cut = 0;
             if self.durable {
                 self.syncs.0 .0.fetch_add(1, Ordering::Relaxed);
                 self.syncs.0 .1.fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -218,17 +235,17 @@ impl AuditSink for JsonLinesSink {
 /// Opens `path` for appending (creating it), and for a chained log reads
 /// back where its chain ends. A durable sink that created the file syncs
 /// its directory too, so the file itself survives a crash.
-fn open(path: &Path, chain: Option<&Linker>, durable: bool) -> std::io::Result<(std::fs::File, Option<Link>)> {
+fn open(path: &Path, chain: Option<&Linker>, durable: bool) -> std::io::Result<(std::fs::File, chain::Resumed)> {
     let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path)?;
-    let tip = match chain {
+    let resumed = match chain {
         Some(linker) => chain::resume(&mut file, linker)?,
-        None => None,
+        None => chain::Resumed { tip: None, cut: 0 },
     };
     if durable && file.metadata()?.len() == 0 {
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::File::open(dir)?.sync_all()?;
     }
-    Ok((file, tip))
+    Ok((file, resumed))
 }
 
 /// Appends `bytes` to `file`, and syncs them to disk if `durable`.
