@@ -85,6 +85,10 @@ codes! {
     /// job's token for another environment, say).
     BindingFailed => FORBIDDEN, "binding_failed", probe: true,
         "The credential is not bound to what this action requires.";
+    /// 403: the route is neither a mounted action nor a declared public
+    /// route (see `Accounted`): a handler that slipped past the guard.
+    UnguardedRoute => FORBIDDEN, "unguarded_route", probe: false,
+        "This route is neither a guarded action nor a declared public route: it is not served.";
     /// 404: no such object, or one the caller may not see.
     NotFound => NOT_FOUND, "not_found", probe: true, "No such resource.";
     /// 409: the replay key was already used.

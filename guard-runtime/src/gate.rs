@@ -167,6 +167,17 @@ impl Facts {
         Some(self.answer(action, ActionError::new(Code::Unavailable)))
     }
 
+    /// For a durable sink: waits until the allow record is on disk. If it
+    /// cannot get there, the body does not run (503); the queued record
+    /// stays for the writer's retry, an allow whose body never ran.
+    pub(crate) async fn allow_written(&mut self, action: &Mounted) -> Result<(), Response> {
+        if let Err(err) = action.rt.auditor.flush().await {
+            tracing::error!(target: "guard::gate", error = %err, "durable allow not written; denying");
+            return Err(self.tag(ActionError::new(Code::Unavailable).into_response()));
+        }
+        Ok(())
+    }
+
     /// Audits and counts a refusal, and renders it. Boxed: refusals are the
     /// rare path, and inlining their state (a whole audit record and queue
     /// send) into every step's future would make each request move kilobytes.

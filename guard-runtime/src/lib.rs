@@ -92,6 +92,7 @@
 #![warn(missing_docs)]
 #![deny(unreachable_pub, unsafe_code)]
 
+mod accounted;
 pub mod audit;
 pub mod authn;
 mod authorized;
@@ -103,6 +104,7 @@ mod form;
 mod gate;
 mod hex;
 pub mod html;
+pub mod manifest;
 mod mount;
 mod parameter;
 pub mod permission;
@@ -121,6 +123,7 @@ pub mod testkit;
 #[doc(hidden)]
 pub mod __private;
 
+pub use accounted::Accounted;
 pub use audit::{AuditSink, DecisionRecord};
 pub use authn::Authenticator;
 pub use authorized::{Authorized, CheckContext, CheckError, Grant};

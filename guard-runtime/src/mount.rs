@@ -14,10 +14,11 @@ use axum::Router;
 use crate::audit::Auditor;
 use crate::checks::object::ObjectRule;
 use crate::checks::probing;
+use crate::manifest::{Manifest, PublicRoute};
 use crate::runtime::{Mounted, Runtime};
 use crate::spec::{ActionInfo, ActionSpec, KeySource, ObjectSpec};
 use crate::store::{DenialStore, ReplayStore};
-use crate::{ActionError, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError};
+use crate::{Accounted, ActionError, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError};
 
 mod sealed {
     /// Implemented only by `#[action]`.
@@ -115,6 +116,10 @@ pub struct Actions<S = ()> {
     resolvers: Resolvers,
     routes: Vec<Route<S>>,
     manifest: Vec<ActionInfo>,
+    /// Routes the app serves outside the guard, declared with a reason.
+    public_routes: Vec<PublicRoute>,
+    /// Why the router's fallback may serve unmatched paths, if it may.
+    public_fallback: Option<&'static str>,
 }
 
 /// One mounted action, waiting for the runtime `into_router` builds.
@@ -148,6 +153,8 @@ where
             resolvers,
             routes: Vec::new(),
             manifest: Vec::new(),
+            public_routes: Vec::new(),
+            public_fallback: None,
         }
     }
 
@@ -282,6 +289,61 @@ where
     /// path and requirements, in mounting order.
     pub fn manifest(&self) -> &[ActionInfo] {
         &self.manifest
+    }
+
+    /// Declares a route the app serves with a plain handler, outside the
+    /// guard (a static page, a health probe), and why that is safe. Only
+    /// declared routes and mounted actions pass [`Accounted`]; the
+    /// declaration is part of the [manifest](crate::manifest).
+    ///
+    /// # Panics
+    ///
+    /// At startup, if an action or another declaration has the same method
+    /// and path, or the reason is empty.
+    pub fn public_route(mut self, method: Method, path: &str, reason: &'static str) -> Self {
+        assert!(!reason.trim().is_empty(), "public route {method} {path}: say why it may be served unguarded");
+        let taken = self.routes.iter().any(|r| r.method == method.as_str() && same_route(&r.path, path))
+            || self.public_routes.iter().any(|r| r.method == method.as_str() && same_route(&r.path, path));
+        assert!(!taken, "{method} {path} is declared public but is already mounted or declared");
+        self.public_routes.push(PublicRoute {
+            path: path.to_owned(),
+            method: method.as_str().to_owned(),
+            reason: reason.to_owned(),
+        });
+        self
+    }
+
+    /// Lets the router's fallback serve paths no route matches (an SPA's
+    /// `index.html`, `ServeDir`), for `reason`. Without it, [`Accounted`]
+    /// answers an unmatched path 404 `not_found` and the fallback never runs.
+    pub fn public_fallback(mut self, reason: &'static str) -> Self {
+        self.public_fallback = Some(reason);
+        self
+    }
+
+    /// The manifest to check in: the mounted actions and the declared
+    /// public routes, sorted (see [`manifest`](crate::manifest)).
+    pub fn authorization_manifest(&self) -> Manifest {
+        Manifest::new(&self.manifest, &self.public_routes)
+    }
+
+    /// The routes declared with [`public_route`](Actions::public_route).
+    pub fn public_routes(&self) -> &[PublicRoute] {
+        &self.public_routes
+    }
+
+    /// The layer that refuses every route but the mounted actions and the
+    /// declared public routes: apply it with [`Accounted::apply`] to the
+    /// finished router. Take it after mounting everything (a route mounted
+    /// later is refused), and after [`Actions::audit`], whose queue its
+    /// refusals go to.
+    pub fn accounted(&self) -> Accounted {
+        let actions = self.routes.iter().map(|r| (r.method, r.path.as_str()));
+        let public = self.public_routes.iter().map(|r| (r.method.as_str(), r.path.as_str()));
+        let routes = actions
+            .chain(public)
+            .filter_map(|(method, path)| Some((Method::from_bytes(method.as_bytes()).ok()?, path.to_owned())));
+        Accounted::new(routes, self.public_fallback.is_some(), self.rt.auditor.clone())
     }
 
     /// The app as a plain `axum::Router`, ready to merge into an app that

@@ -253,7 +253,18 @@ where
 /// record's place in the audit queue is reserved before the claim, so that
 /// once the key is claimed nothing can refuse the request: a refusal never
 /// burns a key.
+///
+/// With a durable sink, the body then waits until the allow record is
+/// written (group commit: the writer syncs whatever is queued as one batch).
 async fn admit(facts: &mut Facts, action: &Mounted, replay_key: Option<&str>) -> Result<(), Response> {
+    audit_allow(facts, action, replay_key).await?;
+    if action.rt.auditor.is_durable() {
+        facts.allow_written(action).await?;
+    }
+    Ok(())
+}
+
+async fn audit_allow(facts: &mut Facts, action: &Mounted, replay_key: Option<&str>) -> Result<(), Response> {
     let rt = &*action.rt;
     let Some(key) = replay_key else { return facts.allow(action).await };
     let place = step!(facts, action, rt.auditor.reserve().await.map_err(Refusal::from));
