@@ -26,6 +26,7 @@ const KEYS: &[(&str, KeyParser)] = &[
     ("check", parse_check),
     ("bind", parse_bind),
     ("acr", parse_acr),
+    ("approval", parse_approval),
     ("limit", parse_limit),
     ("state", parse_state),
     ("crate", parse_crate),
@@ -81,6 +82,8 @@ pub(crate) struct Args {
     pub(crate) bind: Option<Keyed<Vec<(String, LitStr)>>>,
     /// `acr = [...]`: the authentication context classes accepted.
     pub(crate) acr: Option<Keyed<Vec<LitStr>>>,
+    /// `approval = "..."`: the permission a second person needs to approve.
+    pub(crate) approval: Option<Keyed<LitStr>>,
     pub(crate) krate: Option<Keyed<Path>>,
 }
 
@@ -366,6 +369,22 @@ fn parse_acr(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) ->
         }
     }
     set(cx, &mut args.acr, key, list);
+    Ok(())
+}
+
+/// `approval = "orders:approve"`: the exact permission an approver holds.
+fn parse_approval(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    if !input.peek(Token![=]) {
+        cx.error(
+            key.span(),
+            "`approval` names the permission a second person needs to approve, like `approval = \"orders:approve\"`",
+        );
+        return Ok(());
+    }
+    input.parse::<Token![=]>()?;
+    let permission: LitStr = input.parse()?;
+    check_permission(cx, &permission);
+    set(cx, &mut args.approval, key, permission);
     Ok(())
 }
 

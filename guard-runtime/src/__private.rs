@@ -5,7 +5,9 @@ pub use crate::checks::{Denial, Refusal, Verdict};
 pub use crate::gate::Gate;
 pub use crate::mount::{GuardedAction, Routed, Sealed};
 pub use crate::permission::is_required;
-pub use crate::pipeline::{json_input, no_input, run, run_public, KeyFn, NoInput, Plan, ReadFn};
+pub use crate::pipeline::{
+    json_digest, json_input, no_input, no_input_digest, run, run_public, DigestFn, KeyFn, NoInput, Plan, ReadFn,
+};
 pub use crate::principal::CallerSet;
 pub use crate::resolve::{
     owner_names_a_route_parameter_or_an_input_field_of, tenant_names_a_route_parameter_or_an_input_field_of, OwnerKey,

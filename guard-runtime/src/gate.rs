@@ -53,6 +53,9 @@ pub(crate) struct Facts {
     pub(crate) caller: Option<Arc<Principal>>,
     /// `resource/key` of the object the request names, once read.
     pub(crate) resource: Option<Arc<str>>,
+    /// The code of the allow record: `ok`, or `approved` when the request
+    /// uses a second person's approval.
+    pub(crate) allow_code: &'static str,
 }
 
 impl Gate {
@@ -79,6 +82,7 @@ impl Gate {
                 reserved: false,
                 caller: None,
                 resource: None,
+                allow_code: "ok",
                 started: Instant::now(),
             },
             action,
@@ -96,7 +100,8 @@ impl Gate {
         let status = response.status();
         let Gate { action, facts } = self;
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            let code = Code::from_status(status);
+            // An `ActionError` names its code; any other answer, its status.
+            let code = response.extensions().get::<Code>().copied().unwrap_or_else(|| Code::from_status(status));
             return StoreFuture::new(async move {
                 facts.body_refused(action, code).await;
                 facts.tag(response)
@@ -142,7 +147,7 @@ impl Facts {
     /// Audits the allow decision (step 10). If the record cannot be queued
     /// the request is refused with 503 and the body never runs.
     pub(crate) async fn allow(&mut self, action: &Mounted) -> Result<(), Response> {
-        let record = self.record(action, Decision::Allow, "ok");
+        let record = self.record(action, Decision::Allow, self.allow_code);
         if let Err(err) = action.rt.auditor.send(record).await {
             tracing::error!(target: "guard::gate", error = %err, "audit failed; denying");
             return Err(self.tag(ActionError::new(Code::Unavailable).into_response()));
@@ -154,10 +159,27 @@ impl Facts {
     /// was claimed. Only a writer that is gone (the runtime shutting down)
     /// can refuse it now: the answer is then this 503.
     pub(crate) fn allow_reserved(&mut self, action: &Mounted, place: Reserved<'_>) -> Option<Response> {
-        let record = self.record(action, Decision::Allow, "ok");
+        let record = self.record(action, Decision::Allow, self.allow_code);
         let err = place.send(record).err()?;
         tracing::error!(target: "guard::gate", error = %err, "audit failed after the replay key was claimed; denying");
         Some(self.tag(ActionError::new(Code::Unavailable).into_response()))
+    }
+
+    /// An approval request was stored (step 9's approval): `answer` is its
+    /// 202. Audited in the place reserved before the store was written, as
+    /// a deny (the body did not run) with code `approval_requested`. Not a
+    /// denial for probing: step 1's count is taken back.
+    pub(crate) async fn held(&mut self, action: &Mounted, place: Reserved<'_>, answer: Response) -> Response {
+        let record = self.record(action, Decision::Deny, "approval_requested");
+        if let Err(err) = place.send(record) {
+            tracing::error!(target: "guard::gate", error = %err, "audit failed after an approval request was stored");
+            return self.tag(ActionError::new(Code::Unavailable).into_response());
+        }
+        if self.reserved {
+            self.reserved = false;
+            log_release(action.rt.denials.release(&self.probe_key, action.rt.probing.window).await);
+        }
+        self.tag(answer)
     }
 
     /// Audits and counts a refusal, and renders it. Boxed: refusals are the

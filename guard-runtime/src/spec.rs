@@ -35,6 +35,9 @@ pub struct ActionSpec {
     pub acr: &'static [&'static str],
     /// `acr` as the RFC 9470 challenge names it, space-separated.
     pub acr_values: &'static str,
+    /// `approval = "..."`: the permission a second person needs to approve
+    /// each call (the two-person rule).
+    pub approval: Option<&'static str>,
     /// The JSON body limit in bytes, if the action overrides the default.
     pub body_limit: Option<usize>,
     /// Whether the action takes a JSON body.
@@ -117,6 +120,9 @@ pub struct ActionInfo {
     pub binding: Vec<String>,
     /// Authentication context classes accepted (empty: any).
     pub acr: Vec<&'static str>,
+    /// The permission a second person needs to approve each call, if the
+    /// action needs approval.
+    pub approval: Option<&'static str>,
     /// JSON body limit in bytes, if the action takes a body.
     pub body_limit: Option<usize>,
 }
@@ -148,6 +154,7 @@ impl ActionSpec {
         binding: &[],
         acr: &[],
         acr_values: "",
+        approval: None,
         body_limit: None,
         input: false,
     };
@@ -184,6 +191,7 @@ impl ActionSpec {
             check: self.check,
             binding: self.binding.iter().map(|(claim, value)| format!("{claim}={value}")).collect(),
             acr: self.acr.to_vec(),
+            approval: self.approval,
             body_limit: self.input.then_some(self.body_limit.unwrap_or(default_limit)),
         }
     }

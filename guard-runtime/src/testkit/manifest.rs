@@ -53,6 +53,7 @@ fn entry(json: &Value) -> Result<ActionInfo, String> {
         check: optional("check"),
         binding: list("binding").into_iter().map(str::to_owned).collect(),
         acr: list("acr"),
+        approval: optional("approval"),
         body_limit: json["body_limit"].as_u64().map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
     })
 }
