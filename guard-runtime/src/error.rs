@@ -119,6 +119,19 @@ codes! {
 }
 
 impl Code {
+    /// Whether this is a refusal of the approval step or of an approver's
+    /// decision: audited even when a body answers it (a 409 too).
+    pub(crate) const fn is_approval(self) -> bool {
+        matches!(
+            self,
+            Code::ApprovalInvalid
+                | Code::ApprovalPending
+                | Code::ApprovalDenied
+                | Code::ApprovalUsed
+                | Code::ApprovalDecided
+        )
+    }
+
     /// The code for an HTTP status produced outside guard (an extractor's
     /// rejection, say), so that every refusal keeps the problem format.
     pub(crate) fn from_status(status: StatusCode) -> Code {

@@ -90,8 +90,10 @@ impl Gate {
     }
 
     /// After the body: an action's own refusal (a login form's wrong
-    /// password: 401, a wrong current password: 403) is a decision too. It
-    /// is audited as a deny after the allow, and counts toward probing.
+    /// password: 401, a wrong current password: 403; an approver's
+    /// decision refused by [`Approvals`](crate::approval::Approvals)) is a
+    /// decision too. It is audited as a deny after the allow, and counts
+    /// toward probing.
     ///
     /// Ready at once unless the body refused: only that path awaits (the
     /// record and the denial count), boxed, so its state stays out of every
@@ -99,9 +101,11 @@ impl Gate {
     pub fn finish(&mut self, response: Response) -> StoreFuture<'_, Response> {
         let status = response.status();
         let Gate { action, facts } = self;
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            // An `ActionError` names its code; any other answer, its status.
-            let code = response.extensions().get::<Code>().copied().unwrap_or_else(|| Code::from_status(status));
+        // An `ActionError` names its code; any other answer, its status.
+        let named = response.extensions().get::<Code>().copied();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN || named.is_some_and(Code::is_approval)
+        {
+            let code = named.unwrap_or_else(|| Code::from_status(status));
             return StoreFuture::new(async move {
                 facts.body_refused(action, code).await;
                 facts.tag(response)

@@ -11,12 +11,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 
+use crate::approval::{ApprovalResolver, Approvals, RESOURCE};
 use crate::audit::Auditor;
 use crate::checks::object::ObjectRule;
 use crate::checks::probing;
 use crate::runtime::{Mounted, Runtime};
 use crate::spec::{ActionInfo, ActionSpec, KeySource, ObjectSpec};
-use crate::approval::{ApprovalResolver, Approvals, RESOURCE};
 use crate::store::{ApprovalStore, DenialStore, ReplayStore};
 use crate::{ActionError, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError};
 
@@ -186,9 +186,13 @@ where
     ///
     /// If an action is already mounted: it would keep the old store.
     pub fn approval_store(mut self, store: impl ApprovalStore) -> Self {
-        assert!(self.routes.is_empty(), "set `approval_store` before mounting actions: mounted ones keep the old store");
+        assert!(
+            self.routes.is_empty(),
+            "set `approval_store` before mounting actions: mounted ones keep the old store"
+        );
         self.rt.approvals = Arc::new(store);
-        self.resolvers = std::mem::take(&mut self.resolvers).with(RESOURCE, ApprovalResolver(self.rt.approvals.clone()));
+        self.resolvers =
+            std::mem::take(&mut self.resolvers).with(RESOURCE, ApprovalResolver(self.rt.approvals.clone()));
         self
     }
 

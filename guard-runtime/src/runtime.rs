@@ -9,7 +9,9 @@ use crate::checks::object::ObjectRule;
 use crate::checks::probing;
 use crate::request_id::RequestIds;
 use crate::spec::{ActionSpec, Fresh};
-use crate::store::{ApprovalStore, DenialStore, MemoryApprovalStore, MemoryDenialStore, MemoryReplayStore, ReplayStore};
+use crate::store::{
+    ApprovalStore, DenialStore, MemoryApprovalStore, MemoryDenialStore, MemoryReplayStore, ReplayStore,
+};
 use crate::{Authenticator, Policy};
 
 /// Everything the pipeline needs, set by `Actions`' builder methods and

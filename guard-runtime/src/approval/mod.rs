@@ -57,7 +57,9 @@ pub(crate) use digest::of as digest_of;
 
 use crate::store::ApprovalStore;
 pub use crate::store::{ApprovalRequest, ApprovalState};
-use crate::{ActionError, Authorized, CallerKind, Code, ObjectMeta, Policy, Principal, Reach, Resolver, StoreError, StoreFuture};
+use crate::{
+    ActionError, Authorized, CallerKind, Code, ObjectMeta, Policy, Principal, Reach, Resolver, StoreError, StoreFuture,
+};
 
 /// The resource name under which guard registers the resolver of approval
 /// requests: an approver's action names it (`tenant = "approval_id",

@@ -182,7 +182,10 @@ mod tests {
         claim(&store, id).await.unwrap();
         assert!(claim(&store, id).await.is_err(), "single use");
         assert_eq!(code(check(&store, ttl, &with, binding(&carol, "orders/1", "d1")).await), Code::ApprovalUsed);
-        assert_eq!(code(check(&store, ttl, &parts(&["nope"]), binding(&carol, "orders/1", "d1")).await), Code::ApprovalInvalid);
+        assert_eq!(
+            code(check(&store, ttl, &parts(&["nope"]), binding(&carol, "orders/1", "d1")).await),
+            Code::ApprovalInvalid
+        );
     }
 
     #[tokio::test]
@@ -190,7 +193,8 @@ mod tests {
         let store = MemoryApprovalStore::new();
         let carol = Principal::user("carol", "acme", ["admin"]);
         for values in [&["a", "b"][..], &[""], &["has space"]] {
-            let verdict = check(&store, Duration::from_secs(60), &parts(values), binding(&carol, "orders/1", "d")).await;
+            let verdict =
+                check(&store, Duration::from_secs(60), &parts(values), binding(&carol, "orders/1", "d")).await;
             assert_eq!(code(verdict), Code::BadRequest, "{values:?}");
         }
     }

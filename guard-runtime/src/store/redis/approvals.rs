@@ -153,10 +153,12 @@ impl ApprovalStore for RedisApprovalStore {
             if !gone.is_empty() {
                 // Ids of expired requests leave the set as they are met.
                 let set = self.conn.key("approvals", tenant);
-                let _: i64 = self
-                    .conn
-                    .run(WHAT, |mut c| async move { ::redis::cmd("SREM").arg(&set).arg(&gone).query_async(&mut c).await })
-                    .await?;
+                let _: i64 =
+                    self.conn
+                        .run(WHAT, |mut c| async move {
+                            ::redis::cmd("SREM").arg(&set).arg(&gone).query_async(&mut c).await
+                        })
+                        .await?;
             }
             found.sort_by(|a, b| (a.requested_at, &a.id).cmp(&(b.requested_at, &b.id)));
             Ok(found)
