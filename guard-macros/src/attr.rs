@@ -185,7 +185,7 @@ fn parse_requires(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStrea
         cx.error(key.span(), "`requires = []` names no permission: list at least one, or write `authenticated` if any signed-in caller may act");
     }
     for permission in &list {
-        check_permission(cx, permission);
+        check_permission(cx, permission, "requires", "this action needs, like \"orders:write\"");
     }
     set(cx, &mut args.requires, key, list);
     Ok(())
@@ -383,7 +383,7 @@ fn parse_approval(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStrea
     }
     input.parse::<Token![=]>()?;
     let permission: LitStr = input.parse()?;
-    check_permission(cx, &permission);
+    check_permission(cx, &permission, "approval", "an approver holds, like \"orders:approve\"");
     set(cx, &mut args.approval, key, permission);
     Ok(())
 }
@@ -418,12 +418,14 @@ fn parse_crate(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) 
     Ok(())
 }
 
-fn check_permission(cx: &mut Ctxt, lit: &LitStr) {
+/// A permission named by `key`: exact (never a wildcard) and well-formed.
+/// `names` says what the key's permission is for, as the error's example.
+fn check_permission(cx: &mut Ctxt, lit: &LitStr, key: &str, names: &str) {
     let value = lit.value();
     if value.ends_with('*') {
         cx.error(
             lit.span(),
-            format_args!("`{value}` is a wildcard: wildcards grant (in roles and scopes); `requires` names the exact permission this action needs, like \"orders:write\""),
+            format_args!("`{value}` is a wildcard: wildcards grant (in roles and scopes); `{key}` names the exact permission {names}"),
         );
     } else if !is_permission(&value) {
         cx.error(

@@ -329,7 +329,10 @@ async fn ask(facts: &mut Facts, action: &Mounted, request: ApprovalRequest) -> R
         Ok(place) => place,
         Err(err) => return facts.refuse(action, Refusal::from(err)).await,
     };
-    if let Err(err) = rt.approvals.create(&request, rt.approval_ttl).await {
+    // Kept past its expiry, so an approver meets it as expired rather
+    // than unknown.
+    let keep = rt.approval_ttl.saturating_add(crate::approval::KEPT_AFTER_EXPIRY);
+    if let Err(err) = rt.approvals.create(&request, keep).await {
         drop(place);
         return facts.refuse(action, Refusal::from(err)).await;
     }

@@ -73,6 +73,10 @@ pub const HEADER: &str = "Approval-Id";
 /// How long a request stays open unless the app says otherwise.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 
+/// How long a store keeps a request after it expired: an approver then
+/// meets it as expired (403 `approval_invalid`) rather than unknown (404).
+pub const KEPT_AFTER_EXPIRY: Duration = Duration::from_secs(3600);
+
 /// The app's handle on approval requests: list, approve, deny. Made by
 /// [`Actions::approvals`](crate::Actions::approvals), over the same store
 /// and policy as the guard's approval step. Cheap to clone.
