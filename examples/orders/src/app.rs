@@ -12,7 +12,7 @@ use guard_runtime::{Actions, AuditHandle, RolePolicy};
 use sqlx::SqlitePool;
 
 use crate::accounts::SqliteAccounts;
-use crate::actions::{account, admin, health, index, orders, payments, users};
+use crate::actions::{account, admin, approvals, health, index, orders, payments, users};
 use crate::oidc::OrdersClaims;
 use crate::resolvers::resolvers;
 use crate::state::AppState;
@@ -78,6 +78,7 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
         actions = actions.audit(JsonLinesSink::new(path), 4096);
     }
     let audit = actions.audit_handle();
+    let approval_handle = actions.approvals();
     let actions = actions
         .mount(index::index)
         .mount(index::api_description)
@@ -93,12 +94,16 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
         .mount(orders::cancel_order)
         .mount(orders::delete_order)
         .mount(payments::capture_payment)
+        .mount(approvals::refund_order)
+        .mount(approvals::list_approvals)
+        .mount(approvals::approve_request)
+        .mount(approvals::deny_request)
         .mount(admin::rotate_service_key)
         .mount(users::set_role)
         .mount(users::disable_user)
         .mount(admin::list_actions);
     let manifest = Arc::new(actions.manifest().to_vec());
-    let state = AppState { pool, sessions, tokens, session_store, manifest };
+    let state = AppState { pool, sessions, tokens, session_store, manifest, approvals: approval_handle };
     // Unknown paths answer like guard does: a problem 404, never cached.
     (actions.into_router(state).fallback(guard_runtime::not_found), audit)
 }
