@@ -11,13 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 
+use crate::approval::{ApprovalResolver, Approvals, RESOURCE};
 use crate::audit::Auditor;
 use crate::checks::object::ObjectRule;
 use crate::checks::probing;
 use crate::manifest::{Manifest, PublicRoute};
 use crate::runtime::{Mounted, Runtime};
 use crate::spec::{ActionInfo, ActionSpec, KeySource, ObjectSpec};
-use crate::store::{DenialStore, ReplayStore};
+use crate::store::{ApprovalStore, DenialStore, ReplayStore};
 use crate::{Accounted, ActionError, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError};
 
 mod sealed {
@@ -148,8 +149,14 @@ where
     /// probing limit 20 denials a minute, re-authentication window 5
     /// minutes, JSON bodies up to 64 KiB, origin checked against `Host`.
     pub fn new(policy: impl Policy, authenticator: impl Authenticator, resolvers: Resolvers) -> Self {
+        let rt = Runtime::new(Arc::new(policy), Arc::new(authenticator));
+        assert!(
+            resolvers.get(RESOURCE).is_none(),
+            "the resource `{RESOURCE}` is guard's (the approval requests): register your resolver under another name"
+        );
+        let resolvers = resolvers.with(RESOURCE, ApprovalResolver(rt.approvals.clone()));
         Actions {
-            rt: Runtime::new(Arc::new(policy), Arc::new(authenticator)),
+            rt,
             resolvers,
             routes: Vec::new(),
             manifest: Vec::new(),
@@ -181,6 +188,38 @@ where
     pub fn denial_store(mut self, store: impl DenialStore) -> Self {
         self.rt.denials = Arc::new(store);
         self
+    }
+
+    /// Where approval requests are kept (default: in-process), for actions
+    /// with `approval = "..."`; it also backs the `approvals` resolver
+    /// (see [`approval`](crate::approval)).
+    ///
+    /// # Panics
+    ///
+    /// If an action is already mounted: it would keep the old store.
+    pub fn approval_store(mut self, store: impl ApprovalStore) -> Self {
+        assert!(
+            self.routes.is_empty(),
+            "set `approval_store` before mounting actions: mounted ones keep the old store"
+        );
+        self.rt.approvals = Arc::new(store);
+        self.resolvers =
+            std::mem::take(&mut self.resolvers).with(RESOURCE, ApprovalResolver(self.rt.approvals.clone()));
+        self
+    }
+
+    /// How long an approval request stays open (default 1 hour, at least
+    /// 1 second): unused by then, it expires.
+    pub fn approval_ttl(mut self, ttl: Duration) -> Self {
+        self.rt.approval_ttl = ttl.max(Duration::from_secs(1));
+        self
+    }
+
+    /// The app's handle to list, approve and deny approval requests, over
+    /// the store and policy the guard uses. Take it after
+    /// [`approval_store`](Actions::approval_store).
+    pub fn approvals(&self) -> Approvals {
+        Approvals { store: self.rt.approvals.clone(), policy: self.rt.policy.clone() }
     }
 
     /// After `threshold` denials inside `window`, a principal (or, when

@@ -13,7 +13,7 @@ use guard_runtime::{Accounted, Actions, AuditHandle, RolePolicy};
 use sqlx::SqlitePool;
 
 use crate::accounts::SqliteAccounts;
-use crate::actions::{account, admin, health, index, orders, payments, users};
+use crate::actions::{account, admin, approvals, health, index, orders, payments, users};
 use crate::oidc::OrdersClaims;
 use crate::resolvers::resolvers;
 use crate::state::AppState;
@@ -109,6 +109,10 @@ fn mount(actions: Actions<AppState>) -> Actions<AppState> {
         .mount(orders::cancel_order)
         .mount(orders::delete_order)
         .mount(payments::capture_payment)
+        .mount(approvals::refund_order)
+        .mount(approvals::list_approvals)
+        .mount(approvals::approve_request)
+        .mount(approvals::deny_request)
         .mount(admin::rotate_service_key)
         .mount(users::set_role)
         .mount(users::disable_user)
@@ -154,6 +158,7 @@ fn actions(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Actions<A
         }
         actions = actions.audit(sink, 4096);
     }
-    let state = AppState { pool, sessions, tokens, session_store, manifest: Arc::new(Vec::new()) };
+    let approvals = actions.approvals();
+    let state = AppState { pool, sessions, tokens, session_store, manifest: Arc::new(Vec::new()), approvals };
     (actions, state)
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use guard_runtime::approval::Approvals;
 use guard_runtime::authn::{Sessions, Tokens};
 use guard_runtime::ActionInfo;
 use sqlx::SqlitePool;
@@ -20,4 +21,7 @@ pub struct AppState {
     /// `Actions::manifest()` of the mounted app, taken after mounting
     /// everything: the listing can never drift from what is served.
     pub manifest: Arc<Vec<ActionInfo>>,
+    /// Lists, approves and denies approval requests (refunds), by guard's
+    /// rules, over the store the guard uses.
+    pub approvals: Approvals,
 }
