@@ -6,6 +6,8 @@ use guard_runtime::authn::{Sessions, Tokens};
 use guard_runtime::ActionInfo;
 use sqlx::SqlitePool;
 
+use crate::lockouts::Lockouts;
+use crate::recent::RecentDecisions;
 use crate::store_choice::SharedSessionStore;
 
 #[derive(Clone)]
@@ -20,4 +22,8 @@ pub struct AppState {
     /// `Actions::manifest()` of the mounted app, taken after mounting
     /// everything: the listing can never drift from what is served.
     pub manifest: Arc<Vec<ActionInfo>>,
+    /// The latest audit records, for the audit page.
+    pub recent: RecentDecisions,
+    /// Who the probing limit locks out now, for the audit page.
+    pub lockouts: Lockouts,
 }
