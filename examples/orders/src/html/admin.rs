@@ -1,7 +1,6 @@
 //! The admin pages: the authorization manifest as a table, and the audit
 //! view over the latest decisions.
 
-use guard_runtime::audit::Decision;
 use guard_runtime::{ActionInfo, DecisionRecord};
 use maud::{html, Markup};
 
@@ -123,7 +122,7 @@ pub fn audit(viewer: &Viewer<'_>, view: &AuditView<'_>) -> Markup {
                         td.action { code { (record.action) } }
                         td { (record.method.as_str()) " " (record.path()) }
                         td { (record.resource.as_deref().unwrap_or("")) }
-                        td.decision class=(decision_class(record.decision)) { (record.decision.as_str()) }
+                        td class={ "decision " (record.decision.as_str()) } { (record.decision.as_str()) }
                         td.code { code { (record.code) } }
                     }
                 }
@@ -149,10 +148,6 @@ pub fn audit(viewer: &Viewer<'_>, view: &AuditView<'_>) -> Markup {
         }
     };
     page("Audit", Some(viewer), body)
-}
-
-fn decision_class(decision: Decision) -> &'static str {
-    decision.as_str()
 }
 
 /// The record's time exactly as the log writes it (RFC 3339, UTC, the
