@@ -215,9 +215,10 @@ impl Page<'_> {
 
     /// The text of the element `css`, waiting for it to appear.
     pub async fn text(&self, css: &str) -> String {
-        let element = self.0.wait().at_most(WAIT).for_element(Locator::Css(css)).await;
-        let element = element.unwrap_or_else(|e| panic!("no {css} on {}: {e}", self.location().await));
-        element.text().await.expect("text")
+        match self.0.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+            Ok(element) => element.text().await.expect("text"),
+            Err(e) => panic!("no {css} on {}: {e}", self.location().await),
+        }
     }
 
     /// Waits until the element `css` reads `expected`.

@@ -29,7 +29,7 @@ async fn bob_sees_a_404_page_for_alices_order_and_his_own_form_to_it_is_refused(
             (format!("/orders/{id}/address/form"), json!({ "address": "Bob's place" })),
             (format!("/orders/{id}/cancel/form"), json!({})),
         ] {
-            let script = r#"
+            let script = r##"
                 const [action, fields] = arguments;
                 const form = document.createElement("form");
                 form.method = "post";
@@ -44,7 +44,7 @@ async fn bob_sees_a_404_page_for_alices_order_and_his_own_form_to_it_is_refused(
                 }
                 document.body.appendChild(form);
                 form.submit();
-            "#;
+            "##;
             browser.execute(script, vec![json!(action), fields]).await.expect("submit bob's form");
             page.wait_for_path(&action).await;
             assert_eq!(page.refusal().await, (404, "not_found".to_owned()), "{action}");
