@@ -98,19 +98,27 @@ async fn the_login_form_returns_only_to_a_local_path() {
         ("%2Forders%0D%0ASet-Cookie%3A+x%3D1", "/orders"),
         ("orders", "/orders"),
     ] {
-        let resp =
-            post_form(&app, "/login/form", &Caller::Anon, &[("username", "alice"), ("password", "alice-pass"), ("next", next)])
-                .await;
+        let resp = post_form(
+            &app,
+            "/login/form",
+            &Caller::Anon,
+            &[("username", "alice"), ("password", "alice-pass"), ("next", next)],
+        )
+        .await;
         assert_eq!(resp.status, 303, "next={next}: {}", resp.text());
         assert_eq!(resp.header("location"), Some(expected), "next={next}");
         assert!(resp.header("set-cookie").is_some_and(|c| c.starts_with("guard_session=")), "next={next}");
     }
 
-    let wrong = post_form(&app, "/login/form", &Caller::Anon, &[("username", "alice"), ("password", "nope"), ("next", "")]).await;
+    let wrong =
+        post_form(&app, "/login/form", &Caller::Anon, &[("username", "alice"), ("password", "nope"), ("next", "")])
+            .await;
     assert_eq!(wrong.status, 401);
     assert!(wrong.header("set-cookie").is_none());
     assert!(wrong.text().contains(r#"id="login-error""#), "{}", wrong.text());
-    let unknown = post_form(&app, "/login/form", &Caller::Anon, &[("username", "alice"), ("password", "x"), ("admin", "1")]).await;
+    let unknown =
+        post_form(&app, "/login/form", &Caller::Anon, &[("username", "alice"), ("password", "x"), ("admin", "1")])
+            .await;
     assert_eq!(unknown.status, 422, "an unknown field: {}", unknown.text());
     assert!(unknown.header("set-cookie").is_none());
 }
@@ -133,9 +141,13 @@ async fn the_form_routes_answer_303_and_change_what_their_json_twins_change() {
     let order = app.read_as_admin(&Value::from(id)).await;
     assert_eq!((order["item"].as_str(), order["owner"].as_str()), (Some("desk"), Some("alice")));
 
-    let moved =
-        post_form(&app, &format!("/orders/{id}/address/form"), &alice, &[("csrf_token", &csrf), ("address", "2+Side+St")])
-            .await;
+    let moved = post_form(
+        &app,
+        &format!("/orders/{id}/address/form"),
+        &alice,
+        &[("csrf_token", &csrf), ("address", "2+Side+St")],
+    )
+    .await;
     assert_eq!((moved.status, moved.header("location")), (303, Some(location.as_str())));
     assert_eq!(app.read_as_admin(&Value::from(id)).await["address"], "2 Side St");
 
@@ -183,7 +195,10 @@ async fn the_audit_view_filters_the_tenants_decisions_and_lists_lockouts() {
     assert_eq!(per_principal[0]["denials"], 4);
 
     let all = app.get("/admin/audit", &carol).await.json();
-    assert!(all["records"].as_array().expect("records").iter().all(|r| r["tenant"] == "acme"), "another tenant's records");
+    assert!(
+        all["records"].as_array().expect("records").iter().all(|r| r["tenant"] == "acme"),
+        "another tenant's records"
+    );
     let by_code = app.get("/admin/audit?code=probing_suspected", &carol).await.json();
     assert_eq!(by_code["matched"], 1, "{by_code}");
 
@@ -215,7 +230,8 @@ async fn a_signed_out_browser_goes_to_login_and_an_api_client_gets_401() {
     assert!(login.text().contains(r#"name="next" value="/orders/1?tab=x""#), "{}", login.text());
     get_as(&app, "/orders/1", &Caller::Anon, None).await.assert_problem(401, "unauthenticated");
     // A form route is an action, not a page: a browser gets the 401 page.
-    let form = post_form(&app, "/orders/form", &Caller::Anon, &[("item", "x"), ("quantity", "1"), ("address", "y")]).await;
+    let form =
+        post_form(&app, "/orders/form", &Caller::Anon, &[("item", "x"), ("quantity", "1"), ("address", "y")]).await;
     assert_eq!(form.status, 401);
     assert!(form.text().contains(r#"id="login-link""#), "{}", form.text());
 }

@@ -70,7 +70,13 @@ pub async fn audit_view(
     let matching: Vec<_> = kept.iter().filter(|r| filter.matches(r)).cloned().collect();
     let shown = &matching[..matching.len().min(AuditView::SHOWN)];
     let lockouts = app.lockouts.of_tenant(tenant)?;
-    let view = AuditView { filter: &filter, records: shown, matched: matching.len(), denials: &denials, lockouts: lockouts.as_deref() };
+    let view = AuditView {
+        filter: &filter,
+        records: shown,
+        matched: matching.len(),
+        denials: &denials,
+        lockouts: lockouts.as_deref(),
+    };
     let data = json!({
         "records": shown,
         "matched": matching.len(),

@@ -31,10 +31,8 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
     for range in values.flat_map(|v| v.split(',')) {
         let mut parts = range.split(';');
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let quality = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
+        let quality =
+            parts.filter_map(|p| p.trim().strip_prefix("q=")).find_map(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
         let slot = match media.as_str() {
             "text/html" => &mut html,
             "application/json" => &mut json,

@@ -37,10 +37,7 @@ async fn an_attacker_on_another_port_of_the_same_host_is_refused_with_csrf_faile
         // All three requests carried alice's cookie (they authenticated as
         // her) and all three were refused for the missing token: the two
         // form posts and the JSON fetch.
-        let refused = audited(&ctx.app, 3, |r| {
-            r["principal"] == "alice" && r["code"] == "csrf_failed"
-        })
-        .await;
+        let refused = audited(&ctx.app, 3, |r| r["principal"] == "alice" && r["code"] == "csrf_failed").await;
         let mut actions: Vec<_> = refused.iter().map(|r| r["action"].as_str().unwrap_or("").to_owned()).collect();
         actions.sort();
         assert_eq!(actions, ["change_address", "change_address_form", "change_address_form"], "{refused:?}");

@@ -61,7 +61,9 @@ async fn bob_sees_a_404_page_for_alices_order_and_his_own_form_to_it_is_refused(
         .await;
         assert_eq!(refused.len(), 2, "{refused:?}");
         assert!(
-            ctx.app.audit_records().iter().all(|r| !(r["principal"] == "bob" && r["decision"] == "allow" && r["action"].as_str().is_some_and(|a| a.ends_with("_form") && a != "login_form"))),
+            ctx.app.audit_records().iter().all(|r| !(r["principal"] == "bob"
+                && r["decision"] == "allow"
+                && r["action"].as_str().is_some_and(|a| a.ends_with("_form") && a != "login_form"))),
             "a form of bob's was allowed"
         );
     })
