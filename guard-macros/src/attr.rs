@@ -27,6 +27,7 @@ const KEYS: &[(&str, KeyParser)] = &[
     ("bind", parse_bind),
     ("acr", parse_acr),
     ("limit", parse_limit),
+    ("page", parse_page),
     ("state", parse_state),
     ("crate", parse_crate),
 ];
@@ -82,6 +83,9 @@ pub(crate) struct Args {
     /// `acr = [...]`: the authentication context classes accepted.
     pub(crate) acr: Option<Keyed<Vec<LitStr>>>,
     pub(crate) krate: Option<Keyed<Path>>,
+    /// `page`: a GET page a browser navigates to; signed out, it is sent
+    /// to the login page.
+    pub(crate) page: Option<Keyed<()>>,
 }
 
 /// Parses the arguments, recording every error in `cx`. `None` when the
@@ -202,6 +206,11 @@ fn string_list(input: ParseStream) -> syn::Result<Vec<LitStr>> {
 
 fn parse_authenticated(cx: &mut Ctxt, args: &mut Args, key: &Ident, _: ParseStream) -> syn::Result<()> {
     set(cx, &mut args.authenticated, key, ());
+    Ok(())
+}
+
+fn parse_page(cx: &mut Ctxt, args: &mut Args, key: &Ident, _: ParseStream) -> syn::Result<()> {
+    set(cx, &mut args.page, key, ());
     Ok(())
 }
 

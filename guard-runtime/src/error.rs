@@ -93,7 +93,7 @@ codes! {
     PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload_too_large", probe: false, "The request body is too large.";
     /// 415: the body is not `application/json`.
     UnsupportedMediaType => UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", probe: false,
-        "The request body must be application/json.";
+        "The request body's media type is not one this action accepts.";
     /// 422: the JSON does not fit the action's input type.
     InvalidInput => UNPROCESSABLE_ENTITY, "invalid_input", probe: false,
         "The request body does not fit this action's input.";
@@ -347,6 +347,7 @@ impl IntoResponse for ActionError {
             "detail": self.detail,
         });
         let mut response = (status, body.to_string()).into_response();
+        response.extensions_mut().insert(Problem { code: self.code, detail: self.detail });
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
@@ -361,6 +362,15 @@ impl IntoResponse for ActionError {
         }
         response
     }
+}
+
+/// A refusal's code and detail, riding along on its problem+json answer, so
+/// that the gate can write the same refusal as an HTML page for a browser
+/// (whether the guard or the action's body refused).
+#[derive(Clone, Debug)]
+pub(crate) struct Problem {
+    pub(crate) code: Code,
+    pub(crate) detail: Cow<'static, str>,
 }
 
 /// A store (sessions, tokens, replay keys, denial counters), resolver or

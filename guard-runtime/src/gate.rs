@@ -53,6 +53,10 @@ pub(crate) struct Facts {
     pub(crate) caller: Option<Arc<Principal>>,
     /// `resource/key` of the object the request names, once read.
     pub(crate) resource: Option<Arc<str>>,
+    /// For a browser (a request that prefers `text/html`): the path and
+    /// query it asked for, where its login comes back to. `None` for API
+    /// clients, which get problem+json.
+    browser: Option<Box<str>>,
 }
 
 impl Gate {
@@ -79,6 +83,8 @@ impl Gate {
                 reserved: false,
                 caller: None,
                 resource: None,
+                browser: crate::html::prefers_html(&parts.headers)
+                    .then(|| parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).into()),
                 started: Instant::now(),
             },
             action,
@@ -95,6 +101,7 @@ impl Gate {
     pub fn finish(&mut self, response: Response) -> StoreFuture<'_, Response> {
         let status = response.status();
         let Gate { action, facts } = self;
+        let response = facts.for_browser(action, response);
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             let code = Code::from_status(status);
             return StoreFuture::new(async move {
@@ -145,7 +152,7 @@ impl Facts {
         let record = self.record(action, Decision::Allow, "ok");
         if let Err(err) = action.rt.auditor.send(record).await {
             tracing::error!(target: "guard::gate", error = %err, "audit failed; denying");
-            return Err(self.tag(ActionError::new(Code::Unavailable).into_response()));
+            return Err(self.answer(action, ActionError::new(Code::Unavailable)));
         }
         Ok(())
     }
@@ -157,7 +164,7 @@ impl Facts {
         let record = self.record(action, Decision::Allow, "ok");
         let err = place.send(record).err()?;
         tracing::error!(target: "guard::gate", error = %err, "audit failed after the replay key was claimed; denying");
-        Some(self.tag(ActionError::new(Code::Unavailable).into_response()))
+        Some(self.answer(action, ActionError::new(Code::Unavailable)))
     }
 
     /// Audits and counts a refusal, and renders it. Boxed: refusals are the
@@ -204,7 +211,23 @@ impl Facts {
             tracing::error!(target: "guard::gate", error = %err, "audit failed");
             error = ActionError::new(Code::Unavailable);
         }
-        self.tag(error.into_response())
+        self.answer(action, error)
+    }
+
+    /// A refusal's answer: problem+json, or for a browser the same refusal
+    /// as an HTML page (or, signed out on a page, the way to the login).
+    fn answer(&self, action: &Mounted, error: ActionError) -> Response {
+        let response = self.for_browser(action, error.into_response());
+        self.tag(response)
+    }
+
+    fn for_browser(&self, action: &Mounted, response: Response) -> Response {
+        match &self.browser {
+            Some(here) => {
+                crate::html::for_browser(response, &action.rt, action.spec.page, self.method == Method::GET, here)
+            }
+            None => response,
+        }
     }
 
     /// The body's own 401/403: audited as a deny. Step 1's reservation

@@ -190,7 +190,8 @@ where
         self
     }
 
-    /// The default JSON body limit in bytes (default 64 KiB).
+    /// The default body limit in bytes, for `Json` and `Form` inputs
+    /// (default 64 KiB).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.rt.body_limit = bytes;
         self
@@ -200,6 +201,32 @@ where
     /// as `https://app.example.com`. Default: the request's own `Host`.
     pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.rt.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Where a signed-out browser on a `page` is sent (default `/login`):
+    /// 303 to `{path}?next={the page}`. The login form should redirect to
+    /// `next` only through [`html::safe_next`](crate::html::safe_next).
+    ///
+    /// # Panics
+    ///
+    /// If `path` is not a local path such as `/login` (a login page on
+    /// another host would hand it every `next`).
+    pub fn login_page(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        assert!(
+            crate::html::safe_next(&path).is_some(),
+            "Actions::login_page({path:?}): the login page is a local path, like \"/login\""
+        );
+        self.rt.login_page = path.into();
+        self
+    }
+
+    /// How a refusal is written for a browser (a request that prefers
+    /// `text/html`): default [`html::default_error_page`](crate::html::default_error_page).
+    /// The status, the headers and the audit record stay the guard's.
+    pub fn error_page(mut self, render: crate::html::RenderErrorPage) -> Self {
+        self.rt.error_page = render;
         self
     }
 

@@ -23,9 +23,10 @@ use crate::authn::{Authenticated, Via};
 use crate::authorized::{self, Proof};
 use crate::checks::custom::CheckFn;
 use crate::checks::{
-    acr, authenticate, binding, caller_kind, csrf, custom, extract, freshness, input, object, permission, probing,
-    replay, Refusal, Verdict,
+    acr, authenticate, binding, caller_kind, csrf, custom, extract, form, freshness, input, object, permission,
+    probing, replay, Refusal, Verdict,
 };
+use crate::form::Form;
 use crate::gate::{Facts, Gate};
 use crate::parameter::ActionParameters;
 use crate::runtime::Mounted;
@@ -64,6 +65,11 @@ pub fn no_input(_: &Parts, _: Body, _: usize) -> StoreFuture<'_, Verdict<NoInput
 /// The input reader of an action with a `Json<T>` input: strict decoding.
 pub fn json_input<T: JsonInput>(parts: &Parts, body: Body, limit: usize) -> StoreFuture<'_, Verdict<Json<T>>> {
     StoreFuture::new(async move { input::check(parts, body, limit).await.map(Json) })
+}
+
+/// The input reader of an action with a `Form<T>` input: strict decoding.
+pub fn form_input<T: JsonInput>(parts: &Parts, body: Body, limit: usize) -> StoreFuture<'_, Verdict<Form<T>>> {
+    StoreFuture::new(async move { form::check(parts, body, limit).await.map(Form) })
 }
 
 /// Hands a refusal to the gate, which audits it and answers.
@@ -125,8 +131,12 @@ where
         step!(facts, action, acr::check(spec.acr, spec.acr_values, acr, max_age));
     }
 
-    // 4. CSRF, for cookie sessions on unsafe methods.
-    step!(facts, action, csrf::check(parts, &via, &rt.allowed_origins));
+    // 4. CSRF, for cookie sessions on unsafe methods. A form post's token
+    //    is in its body, which is read for it (and handed on whole).
+    let mut body = body;
+    if let csrf::Csrf::InForm(expected) = step!(facts, action, csrf::check(parts, &via, &rt.allowed_origins)) {
+        body = step!(facts, action, csrf::form_field(parts, body, rt.body_limit(spec), expected).await);
+    }
 
     // 5. The replay header must be there; it is claimed only in step 10.
     let replay_key = match spec.replay {
@@ -182,8 +192,13 @@ where
 
     // 10. Claim the replay key, audit the allow; then the body runs.
     admit(facts, action, replay_key.as_deref()).await?;
+    let (session, csrf_token) = match via {
+        Via::Session { id, csrf_token } => (Some(id), Some(csrf_token)),
+        Via::Bearer => (None, None),
+    };
     let authorized = authorized::admit(Proof {
-        session: via.into_session_id(),
+        session,
+        csrf_token,
         reach,
         required: spec.policy.required().unwrap_or_default(),
         object,

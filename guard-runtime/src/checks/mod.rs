@@ -25,10 +25,12 @@
 pub(crate) mod acr;
 pub(crate) mod authenticate;
 pub(crate) mod binding;
+pub(crate) mod body;
 pub(crate) mod caller_kind;
 pub(crate) mod csrf;
 pub(crate) mod custom;
 pub(crate) mod extract;
+pub(crate) mod form;
 pub(crate) mod freshness;
 pub(crate) mod input;
 pub(crate) mod object;
