@@ -224,7 +224,7 @@ async fn a_signed_out_browser_goes_to_login_and_an_api_client_gets_401() {
     let app = App::start(&[]);
     let page = get_as(&app, "/orders/1?tab=x", &Caller::Anon, Some(HTML)).await;
     assert_eq!(page.status, 303);
-    assert_eq!(page.header("location"), Some("/login?next=%2Forders%2F1%3Ftab%3Dx"));
+    assert_eq!(page.header("location"), Some("/login?next=/orders/1%3Ftab%3Dx"));
     let login = get_as(&app, "/login?next=%2Forders%2F1%3Ftab%3Dx", &Caller::Anon, Some(HTML)).await;
     assert_eq!(login.status, 200);
     assert!(login.text().contains(r#"name="next" value="/orders/1?tab=x""#), "{}", login.text());

@@ -60,7 +60,7 @@ async fn a_signed_out_browser_on_orders_lands_on_login_and_returns_to_orders() {
         let page = Page(&ctx.browser);
         ctx.browser.goto(&ctx.app.url("/orders")).await.expect("open /orders");
         page.wait_for_path("/login").await;
-        assert_eq!(page.location().await, "/login?next=%2Forders");
+        assert_eq!(page.location().await, "/login?next=/orders");
 
         // A wrong password shows the form again, still on the way back.
         page.fill("#username", "alice").await;
