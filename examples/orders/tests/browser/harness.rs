@@ -231,9 +231,14 @@ impl Page<'_> {
         .await;
     }
 
-    /// The refusal page guard answered: its status and `code`.
-    pub async fn refusal(&self) -> (u16, String) {
-        (self.status().await, self.text("#error-code").await)
+    /// The status and guard's refusal `code` of the page shown (loaded:
+    /// after [`Page::wait_for_path`]); `None` when the page is no refusal.
+    pub async fn refusal(&self) -> (u16, Option<String>) {
+        let code = match self.0.find(Locator::Css("#error-code")).await {
+            Ok(element) => Some(element.text().await.expect("text")),
+            Err(_) => None,
+        };
+        (self.status().await, code)
     }
 
     /// Types `value` into the field `css`, replacing what it held.

@@ -105,7 +105,7 @@ async fn after_logout_in_one_tab_the_other_tabs_next_post_is_refused_and_leads_t
         page.fill("#change-address input[name=address]", "3 Late St").await;
         page.click("#save-address").await;
         page.wait_for_path(&format!("{order_path}/address/form")).await;
-        assert_eq!(page.refusal().await, (401, "unauthenticated".to_owned()));
+        assert_eq!(page.refusal().await, (401, Some("unauthenticated".to_owned())));
         page.click("#login-link").await;
         page.wait_for_path("/login").await;
         assert_eq!(order_now(&ctx.app, id).await["address"], "1 Main St", "the refused post changed nothing");
