@@ -202,6 +202,8 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                 __S: #private::Clone + #private::Send + #private::Sync + 'static,
                 #(#bounds,)*
             {
+                type Input = #input;
+
                 fn spec(&self) -> &'static #private::ActionSpec {
                     let () = #never_mounted;
                     &__GUARD_SPEC

@@ -53,6 +53,8 @@ pub(crate) struct Facts {
     pub(crate) caller: Option<Arc<Principal>>,
     /// `resource/key` of the object the request names, once read.
     pub(crate) resource: Option<Arc<str>>,
+    /// The interface the request came through, if not plain HTTP.
+    via: Option<&'static str>,
 }
 
 impl Gate {
@@ -79,6 +81,7 @@ impl Gate {
                 reserved: false,
                 caller: None,
                 resource: None,
+                via: crate::audit::interface(parts),
                 started: Instant::now(),
             },
             action,
@@ -232,6 +235,7 @@ impl Facts {
             resource: self.resource.clone(),
             decision,
             code,
+            via: self.via,
             latency_us: self.started.elapsed().as_micros() as u64,
         }
     }

@@ -89,6 +89,8 @@ mod error;
 mod fast_map;
 mod gate;
 mod hex;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod mount;
 mod parameter;
 pub mod permission;

@@ -37,6 +37,10 @@ pub use sealed::Sealed;
     note = "add `#[guard_runtime::action(requires = \"resource:verb\")]` (or `public = \"why this is safe\"`) to the function; plain axum handlers go on a separate `Router`"
 )]
 pub trait GuardedAction<S>: Sealed + Copy + Send + Sync + 'static {
+    /// The input as the pipeline reads it (`Json<T>`, or none): what a
+    /// tool's JSON Schema is made from (feature `mcp`).
+    #[doc(hidden)]
+    type Input;
     #[doc(hidden)]
     fn spec(&self) -> &'static ActionSpec;
     /// Runs the guard, then the body. An associated function (the action
@@ -115,6 +119,9 @@ pub struct Actions<S = ()> {
     resolvers: Resolvers,
     routes: Vec<Route<S>>,
     manifest: Vec<ActionInfo>,
+    /// Actions offered as MCP tools, and where they are served.
+    #[cfg(feature = "mcp")]
+    tools: (Vec<crate::mcp::Tool>, Option<String>),
 }
 
 /// One mounted action, waiting for the runtime `into_router` builds.
@@ -148,6 +155,8 @@ where
             resolvers,
             routes: Vec::new(),
             manifest: Vec::new(),
+            #[cfg(feature = "mcp")]
+            tools: (Vec::new(), None),
         }
     }
 
@@ -276,7 +285,59 @@ where
         }
         // Per route, not a router-wide fallback: `Router::merge` refuses two
         // routers that both have one.
-        router.method_not_allowed_fallback(not_found).with_state(state)
+        let router = router.method_not_allowed_fallback(not_found).with_state(state);
+        #[cfg(feature = "mcp")]
+        if let (tools, Some(path)) = self.tools {
+            return crate::mcp::endpoint(router, &path, tools, rt);
+        }
+        router
+    }
+}
+
+/// MCP tools (feature `mcp`): see [`crate::mcp`].
+#[cfg(feature = "mcp")]
+impl<S> Actions<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    /// Offers the mounted `action` as an MCP tool, named after it, whose
+    /// arguments' JSON Schema comes from its route and its input type
+    /// (which must implement `schemars::JsonSchema`). Served at the path
+    /// given to [`Actions::mcp`].
+    ///
+    /// # Panics
+    ///
+    /// At startup, naming the action, if it is not mounted yet or is
+    /// offered twice.
+    pub fn tool<A>(mut self, action: A) -> Self
+    where
+        A: GuardedAction<S>,
+        A::Input: crate::mcp::ToolInput,
+    {
+        let spec = action.spec();
+        let route = self.routes.iter().find(|route| std::ptr::eq(route.spec, spec));
+        let route = route.unwrap_or_else(|| {
+            panic!("action `{}` is offered as a tool before it is mounted: mount it first", spec.name)
+        });
+        assert!(
+            !self.tools.0.iter().any(|tool| tool.spec.name == spec.name),
+            "action `{}` is offered as a tool twice",
+            spec.name
+        );
+        let input = <A::Input as crate::mcp::ToolInput>::schema();
+        let schema = crate::mcp::ToolSchema::new(spec.name, &route.path, input, spec.replay);
+        let method = Method::from_bytes(route.method.as_bytes()).expect("a method `method_filter` accepted");
+        self.tools.0.push(crate::mcp::Tool { spec, method, path: route.path.clone(), schema });
+        self
+    }
+
+    /// Serves the tools offered with [`Actions::tool`] at `path` (such as
+    /// `/mcp`), over MCP's streamable HTTP: a bearer credential is required,
+    /// each caller lists the tools it may invoke, and each call runs its
+    /// action's guard. See [`crate::mcp`].
+    pub fn mcp(mut self, path: &str) -> Self {
+        self.tools.1 = Some(path.to_owned());
+        self
     }
 }
 

@@ -96,7 +96,17 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
         .mount(admin::rotate_service_key)
         .mount(users::set_role)
         .mount(users::disable_user)
-        .mount(admin::list_actions);
+        .mount(admin::list_actions)
+        // The order actions as MCP tools at `/mcp`: each agent lists what
+        // its scopes allow, and every call runs the action's guard.
+        .tool(orders::list_orders)
+        .tool(orders::get_order)
+        .tool(orders::create_order)
+        .tool(orders::change_address)
+        .tool(orders::cancel_order)
+        .tool(orders::delete_order)
+        .tool(payments::capture_payment)
+        .mcp("/mcp");
     let manifest = Arc::new(actions.manifest().to_vec());
     let state = AppState { pool, sessions, tokens, session_store, manifest };
     // Unknown paths answer like guard does: a problem 404, never cached.

@@ -1,5 +1,6 @@
 //! Rows as the API shows them, and the input types of the JSON bodies.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -47,8 +48,9 @@ pub fn parse_order_id(key: &str) -> Option<i64> {
 }
 
 /// `POST /orders`. Owner and tenant are not fields: they come from the
-/// caller, and guard refuses unknown fields with 422.
-#[derive(Debug, Deserialize, Serialize)]
+/// caller, and guard refuses unknown fields with 422. Its JSON Schema is
+/// the `create_order` tool's input.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 pub struct NewOrder {
     pub item: String,
     pub quantity: u32,
@@ -56,7 +58,7 @@ pub struct NewOrder {
 }
 
 /// `POST /orders/{id}/address`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 pub struct NewAddress {
     pub address: String,
 }

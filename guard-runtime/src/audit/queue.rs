@@ -324,6 +324,7 @@ mod tests {
             resource: None,
             decision: Decision::Deny,
             code: "unauthenticated",
+            via: None,
             latency_us: 0,
         }
     }
