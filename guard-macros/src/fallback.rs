@@ -27,7 +27,6 @@ pub(crate) fn expand(original: &ItemFn, errors: syn::Error) -> TokenStream {
             impl #private::Sealed for #name {}
             impl #private::Routed for #name {}
             impl<__S> #private::GuardedAction<__S> for #name {
-                type Input = #private::NoInput;
                 fn spec(&self) -> &'static #private::ActionSpec {
                     #private::fallback_spec()
                 }

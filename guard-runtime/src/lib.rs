@@ -89,6 +89,7 @@ mod error;
 mod fast_map;
 mod gate;
 mod hex;
+mod input_schema;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 mod mount;

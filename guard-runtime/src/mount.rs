@@ -37,12 +37,16 @@ pub use sealed::Sealed;
     note = "add `#[guard_runtime::action(requires = \"resource:verb\")]` (or `public = \"why this is safe\"`) to the function; plain axum handlers go on a separate `Router`"
 )]
 pub trait GuardedAction<S>: Sealed + Copy + Send + Sync + 'static {
-    /// The input as the pipeline reads it (`Json<T>`, or none): what a
-    /// tool's JSON Schema is made from (feature `mcp`).
-    #[doc(hidden)]
-    type Input;
     #[doc(hidden)]
     fn spec(&self) -> &'static ActionSpec;
+    /// Makes the JSON Schema of the action's input, for its MCP tool
+    /// (feature `mcp`); `None` if the input type has none. A function, not
+    /// an associated type naming the input: a public action may take a
+    /// private input type.
+    #[doc(hidden)]
+    fn input_schema(&self) -> Option<crate::input_schema::SchemaFn> {
+        None
+    }
     /// Runs the guard, then the body. An associated function (the action
     /// is a unit struct): mounting keeps it as a plain `fn` pointer.
     #[doc(hidden)]
@@ -307,13 +311,9 @@ where
     ///
     /// # Panics
     ///
-    /// At startup, naming the action, if it is not mounted yet or is
-    /// offered twice.
-    pub fn tool<A>(mut self, action: A) -> Self
-    where
-        A: GuardedAction<S>,
-        A::Input: crate::mcp::ToolInput,
-    {
+    /// At startup, naming the action, if it is not mounted yet, is offered
+    /// twice, or its input type has no JSON Schema.
+    pub fn tool<A: GuardedAction<S>>(mut self, action: A) -> Self {
         let spec = action.spec();
         let route = self.routes.iter().find(|route| std::ptr::eq(route.spec, spec));
         let route = route.unwrap_or_else(|| {
@@ -324,7 +324,12 @@ where
             "action `{}` is offered as a tool twice",
             spec.name
         );
-        let input = <A::Input as crate::mcp::ToolInput>::schema();
+        let input = action.input_schema().unwrap_or_else(|| {
+            panic!(
+                "action `{}` is offered as a tool, but its input type has no JSON Schema: add `#[derive(schemars::JsonSchema)]` to it (schemars 1, the version rmcp uses)",
+                spec.name
+            )
+        })();
         let schema = crate::mcp::ToolSchema::new(spec.name, &route.path, input, spec.replay);
         let method = Method::from_bytes(route.method.as_bytes()).expect("a method `method_filter` accepted");
         self.tools.0.push(crate::mcp::Tool { spec, method, path: route.path.clone(), schema });

@@ -23,8 +23,8 @@ use crate::authn::{Authenticated, Via};
 use crate::authorized::{self, Proof};
 use crate::checks::custom::CheckFn;
 use crate::checks::{
-    acr, authenticate, binding, caller_kind, csrf, custom, extract, freshness, input, object, permission, probing,
-    replay, Refusal, Verdict,
+    acr, authenticate, binding, caller_kind, csrf, custom, extract, freshness, input, narrowed, object, permission,
+    probing, replay, Refusal, Verdict,
 };
 use crate::gate::{Facts, Gate};
 use crate::parameter::ActionParameters;
@@ -169,6 +169,8 @@ where
         }
         None => None,
     };
+    //    A credential narrowed to one object serves that object only.
+    step!(facts, action, narrowed::check(principal.claims.get(narrowed::CLAIM), facts.resource.as_deref()));
 
     // 9. The action's own check. A replay key already used answers 409
     //    first, since its first use may have changed what the check sees.
@@ -187,6 +189,7 @@ where
         reach,
         required: spec.policy.required().unwrap_or_default(),
         object,
+        resource: facts.resource.clone(),
         request_id: Some(facts.request_id.clone()),
         principal,
     });

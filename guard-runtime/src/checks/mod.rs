@@ -15,7 +15,7 @@
 //! | 5 | [`replay`] (the header) | 400 `bad_request` |
 //! | 6 | [`permission`], [`binding`] | 403 `forbidden`, 403 `binding_failed` |
 //! | 7 | [`extract`], [`input`] | 400, 413, 415, 422 |
-//! | 8 | [`object`] | 404 `not_found` |
+//! | 8 | [`object`], [`narrowed`] | 404 `not_found`; 403 `forbidden` for a narrowed credential on an action without object |
 //! | 9 | [`custom`] | 403 `forbidden` |
 //! | 10 | [`replay`] (the claim), then the allow record | 409 `replayed` |
 //!
@@ -31,6 +31,7 @@ pub(crate) mod custom;
 pub(crate) mod extract;
 pub(crate) mod freshness;
 pub(crate) mod input;
+pub(crate) mod narrowed;
 pub(crate) mod object;
 pub(crate) mod permission;
 pub(crate) mod probing;

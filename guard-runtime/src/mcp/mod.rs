@@ -58,8 +58,7 @@ mod server;
 
 use axum::http::request::Parts;
 
-pub use schema::ToolInput;
-pub(crate) use schema::ToolSchema;
+pub(crate) use schema::{schema_of, ToolSchema};
 pub(crate) use server::{endpoint, Tool};
 
 /// The mark a tool call's in-process request carries: a request extension,

@@ -3,38 +3,14 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use serde_json::{json, Map, Value};
 
-use crate::pipeline::NoInput;
-
-/// An action input that a tool can describe: no input, or `Json<T>` where
-/// `T` derives `schemars::JsonSchema`. Checked where the action is
-/// registered as a tool, so a missing schema is a compile error there.
-#[diagnostic::on_unimplemented(
-    message = "this action's input has no JSON Schema, so it cannot be an MCP tool",
-    label = "the action's input type must implement `schemars::JsonSchema`",
-    note = "add `#[derive(schemars::JsonSchema)]` to the input type (schemars 1, the version rmcp uses)"
-)]
-pub trait ToolInput {
-    /// The input's JSON Schema; `None` for an action that takes no body.
-    #[doc(hidden)]
-    fn schema() -> Option<Map<String, Value>>;
-}
-
-impl ToolInput for NoInput {
-    fn schema() -> Option<Map<String, Value>> {
-        None
-    }
-}
-
-impl<T: schemars::JsonSchema> ToolInput for Json<T> {
-    fn schema() -> Option<Map<String, Value>> {
-        match schemars::schema_for!(T).to_value() {
-            Value::Object(schema) => Some(schema),
-            // `true`: anything goes; said as an object, as tools need.
-            _ => Some(Map::new()),
-        }
+/// `T`'s JSON Schema, as an object (a schema of `true`, "anything", is
+/// said as an empty object, as tools need).
+pub(crate) fn schema_of<T: schemars::JsonSchema>() -> Option<Map<String, Value>> {
+    match schemars::schema_for!(T).to_value() {
+        Value::Object(schema) => Some(schema),
+        _ => Some(Map::new()),
     }
 }
 
@@ -137,8 +113,7 @@ mod tests {
         // Built once, so the types are real inputs and not dead code.
         let input = Input { address: Inner { line: "1 Main St".into() }, quantity: 2 };
         assert_eq!((input.address.line.as_str(), input.quantity), ("1 Main St", 2));
-        let schema =
-            ToolSchema::new("a", "/orders/{id}/lines/{line}", <Json<Input>>::schema(), Some("idempotency-key"));
+        let schema = ToolSchema::new("a", "/orders/{id}/lines/{line}", schema_of::<Input>(), Some("idempotency-key"));
         assert_eq!(schema.params, ["id", "line"]);
         let json = Value::Object((*schema.json).clone());
         assert_eq!(json["required"], json!(["id", "line", "input", "replay_key"]));
@@ -153,7 +128,7 @@ mod tests {
 
     #[test]
     fn an_action_without_input_or_replay_has_only_its_path_parameters() {
-        let schema = ToolSchema::new("a", "/files/{*rest}", NoInput::schema(), None);
+        let schema = ToolSchema::new("a", "/files/{*rest}", None, None);
         assert_eq!(schema.params, ["rest"]);
         assert!(!schema.input && schema.replay.is_none());
         assert_eq!(Value::Object((*schema.json).clone())["required"], json!(["rest"]));
