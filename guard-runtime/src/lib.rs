@@ -71,6 +71,7 @@
 //!    `binding_failed`);
 //! 7. input: extractors, then the body (400/413/415/422);
 //! 8. tenant and owner (404 `not_found`, identical to a missing object);
+//!    a credential narrowed to one object serves only that one;
 //! 9. custom check (403 `forbidden`);
 //! 10. the replay key claimed (409 `replayed`), the allow audited, then
 //!     the body.
