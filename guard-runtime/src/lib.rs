@@ -93,6 +93,7 @@ mod hex;
 mod input_schema;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+mod minimize;
 mod mount;
 mod parameter;
 pub mod permission;
@@ -118,6 +119,7 @@ pub use axum::Json;
 pub use claims::Claims;
 pub use error::{ActionError, AppCode, Code, StepUp, StoreError};
 pub use guard_macros::action;
+pub use minimize::{GuardedField, Minimize};
 pub use mount::{not_found, Actions, AuditHandle, GuardedAction, Routed};
 pub use parameter::{ActionParameter, ActionParameters};
 pub use permission::Permission;

@@ -84,7 +84,12 @@ where
 
     fn call(self, request: Request, state: S) -> Self::Future {
         let (parts, body) = request.into_parts();
-        (self.call)(self.mounted, parts, body, state)
+        // Only an action with marked fields pays for reading its answer back.
+        if self.mounted.minimized.is_empty() {
+            return (self.call)(self.mounted, parts, body, state);
+        }
+        let action = self.mounted.clone();
+        Box::pin(crate::minimize::after(action, (self.call)(self.mounted, parts, body, state)))
     }
 }
 
@@ -136,6 +141,7 @@ struct Route<S> {
     spec: &'static ActionSpec,
     object: Option<ObjectRule>,
     call: CallFn<S>,
+    minimized: &'static [(&'static str, &'static str)],
 }
 
 impl<S> std::fmt::Debug for Actions<S> {
@@ -260,7 +266,26 @@ where
         }
         let object = spec.object.as_ref().map(|object| object_rule(spec.name, object, &path, &self.resolvers));
         self.manifest.push(spec.info(method, &path, self.rt.reauth_window.as_secs(), self.rt.body_limit));
-        self.routes.push(Route { filter, method, path, spec, object, call });
+        self.routes.push(Route { filter, method, path, spec, object, call, minimized: &[] });
+        self
+    }
+
+    /// Leaves out of `action`'s successful JSON answers the fields `T`
+    /// marks ([`Minimize`](crate::Minimize)) whose permission the caller
+    /// lacks: in an object, each object of an array, each object of a
+    /// page's `items`. The manifest lists them (`guarded_fields`).
+    ///
+    /// # Panics
+    ///
+    /// At startup, naming the action, if it is not mounted yet.
+    pub fn minimize<T: crate::Minimize>(mut self, action: impl GuardedAction<S>) -> Self {
+        let spec = action.spec();
+        let Some(index) = self.routes.iter().position(|route| std::ptr::eq(route.spec, spec)) else {
+            panic!("action `{}` is minimized before it is mounted: mount it first", spec.name)
+        };
+        self.routes[index].minimized = T::GUARDED_FIELDS;
+        self.manifest[index].guarded_fields =
+            T::GUARDED_FIELDS.iter().map(|&(field, requires)| crate::GuardedField { field, requires }).collect();
         self
     }
 
@@ -282,9 +307,9 @@ where
     pub fn into_router(self, state: S) -> Router {
         let rt = Arc::new(self.rt);
         let mut router = Router::new();
-        for Route { filter, path, spec, object, call, .. } in self.routes {
+        for Route { filter, path, spec, object, call, minimized, .. } in self.routes {
             let permission = spec.policy.required().map(|list| Arc::<str>::from(list.join(",")));
-            let mounted = Arc::new(Mounted { rt: rt.clone(), spec, object, permission });
+            let mounted = Arc::new(Mounted { rt: rt.clone(), spec, object, permission, minimized });
             router = router.route(&path, on(filter, ActionHandler { call, mounted }));
         }
         // Per route, not a router-wide fallback: `Router::merge` refuses two

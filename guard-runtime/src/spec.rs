@@ -119,6 +119,9 @@ pub struct ActionInfo {
     pub acr: Vec<&'static str>,
     /// JSON body limit in bytes, if the action takes a body.
     pub body_limit: Option<usize>,
+    /// Fields of its answers that need a further permission (left out for
+    /// callers without it): see `Actions::minimize`.
+    pub guarded_fields: Vec<crate::GuardedField>,
 }
 
 impl PolicyKind {
@@ -185,6 +188,7 @@ impl ActionSpec {
             binding: self.binding.iter().map(|(claim, value)| format!("{claim}={value}")).collect(),
             acr: self.acr.to_vec(),
             body_limit: self.input.then_some(self.body_limit.unwrap_or(default_limit)),
+            guarded_fields: Vec::new(),
         }
     }
 }

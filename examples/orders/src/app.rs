@@ -13,6 +13,7 @@ use sqlx::SqlitePool;
 
 use crate::accounts::SqliteAccounts;
 use crate::actions::{account, admin, health, index, orders, payments, users};
+use crate::model::Order;
 use crate::oidc::OrdersClaims;
 use crate::resolvers::resolvers;
 use crate::state::AppState;
@@ -35,8 +36,8 @@ pub struct Settings {
 /// (in the database), and an agent never gets more than its user's roles.
 pub fn policy() -> RolePolicy {
     RolePolicy::new()
-        .role("customer", ["orders:read", "orders:write"])
-        .tenant_role("support", ["orders:read"])
+        .role("customer", ["orders:read", "orders:read_address", "orders:write"])
+        .tenant_role("support", ["orders:read", "orders:read_address"])
         .tenant_role("admin", ["orders:*", "service_accounts:rotate", "users:manage", "actions:read"])
 }
 
@@ -97,6 +98,14 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
         .mount(users::set_role)
         .mount(users::disable_user)
         .mount(admin::list_actions)
+        // Every answer that is an order (or a list of them) leaves out the
+        // delivery address for callers without `orders:read_address`.
+        .minimize::<Order>(orders::list_orders)
+        .minimize::<Order>(orders::get_order)
+        .minimize::<Order>(orders::create_order)
+        .minimize::<Order>(orders::change_address)
+        .minimize::<Order>(orders::cancel_order)
+        .minimize::<Order>(payments::capture_payment)
         // The order actions as MCP tools at `/mcp`: each agent lists what
         // its scopes allow, and every call runs the action's guard.
         .tool(orders::list_orders)

@@ -213,3 +213,20 @@ async fn tool_calls_run_the_actions_guard_and_leave_its_audit_records() {
         records.iter().find(|r| r["action"] == "create_order" && r["principal"] == "alice").unwrap();
     assert_eq!(created_over_http["via"], Value::Null);
 }
+
+#[tokio::test]
+async fn tool_results_are_minimised_like_json_answers() {
+    let app = App::start(&[]);
+    let alice = app.user("alice").await;
+    let a = app.create_order(&alice, "lamp").await;
+    let assistant = connect(&app, ASSISTANT).await;
+    let read = call(&assistant, "get_order", json!({ "id": a["id"].to_string() })).await;
+    let order = ok(&read);
+    assert_eq!(order["item"], "lamp");
+    assert!(order.get("address").is_none(), "address leaked to the assistant: {order}");
+    let helper = connect(&app, HELPER).await;
+    let created =
+        call(&helper, "create_order", json!({ "input": { "item": "pen", "quantity": 1, "address": "2 Side St" } }))
+            .await;
+    assert_eq!(ok(&created)["address"], "2 Side St");
+}

@@ -1,8 +1,8 @@
 //! Guarded actions as MCP tools (feature `mcp`), on the official Rust SDK
 //! (`rmcp`) and its streamable-HTTP transport.
 //!
-//! An app offers mounted actions as tools with [`Actions::tool`] and serves
-//! them at a path with [`Actions::mcp`]:
+//! An app offers mounted actions as tools with [`Actions::tool`](crate::Actions::tool) and serves
+//! them at a path with [`Actions::mcp`](crate::Actions::mcp):
 //!
 //! ```
 //! use guard_runtime::{action, Actions, Authorized, Json, Resolvers, RolePolicy};

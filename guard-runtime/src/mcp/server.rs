@@ -72,7 +72,7 @@ pub(crate) fn endpoint(actions: Router, path: &str, tools: Vec<Tool>, rt: Arc<Ru
     let config = StreamableHttpServerConfig::default().disable_allowed_hosts();
     let service =
         StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), config);
-    let door = Arc::new(Mounted { rt, spec: &DOOR, object: None, permission: None });
+    let door = Arc::new(Mounted { rt, spec: &DOOR, object: None, permission: None, minimized: &[] });
     actions.route(
         path,
         any(move |request: Request| {

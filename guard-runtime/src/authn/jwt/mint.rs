@@ -1,33 +1,4 @@
-//! Narrowed tokens for downstream calls: inside an action, a JWT for one
-//! downstream service that carries the least identity the call needs.
-//!
-//! [`Minter::mint`] takes the body's [`Authorized`] and makes a token
-//! narrowed to:
-//!
-//! - this caller: `sub` is the user (the one an agent acts for), and the
-//!   delegation chain is `act` (RFC 8693), nested, with this app as the
-//!   party acting now: `{"sub": app, "act": {"sub": agent, ...}}`, so a
-//!   chain of hops keeps the original user and every actor;
-//! - one permission (`scope`) among those the guard checked for this
-//!   request: a permission the caller was not checked for is refused;
-//! - this object (`guard_object`: `resource/key`, as the audit records name
-//!   it): the action must name one;
-//! - this request (`txn`: its request id);
-//! - a lifetime of at most 60 s (`exp`).
-//!
-//! It is signed with the app's own key (ES256 or EdDSA), published in the
-//! app's JWKS ([`Minter::jwks_router`] serves `/.well-known/jwks.json`).
-//!
-//! Downstream, a guarded app trusts the upstream app as an [`Issuer`]
-//! whose audience is the downstream's name: the default [`ClaimsMapping`]
-//! makes the token an agent (the acting app) for the user, whose
-//! permissions are the one `scope` intersected with the user's `roles`;
-//! and the pipeline's object step refuses a credential with a
-//! `guard_object` claim for any other object (404) or for an action that
-//! names none (403). So the token does no more than the narrowed grant.
-//!
-//! [`Issuer`]: super::Issuer
-//! [`ClaimsMapping`]: super::ClaimsMapping
+//! Narrowed tokens for downstream calls: see [`Minter`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -50,7 +21,36 @@ pub const OBJECT_CLAIM: &str = crate::checks::narrowed::CLAIM;
 /// Where [`Minter::jwks_router`] serves the app's keys.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
-/// The app's signing key, and who it is as an issuer and as an actor.
+/// Narrowed tokens for downstream calls: inside an action, a JWT for one
+/// downstream service that carries the least identity the call needs.
+///
+/// [`Minter::mint`] takes the body's [`Authorized`] and makes a token
+/// narrowed to:
+///
+/// - this caller: `sub` is the user (the one an agent acts for), and the
+///   delegation chain is `act` (RFC 8693), nested, with this app as the
+///   party acting now: `{"sub": app, "act": {"sub": agent, ...}}`, so a
+///   chain of hops keeps the original user and every actor;
+/// - one permission (`scope`) among those the guard checked for this
+///   request: a permission the caller was not checked for is refused;
+/// - this object (`guard_object`: `resource/key`, as the audit records name
+///   it): the action must name one;
+/// - this request (`txn`: its request id);
+/// - a lifetime of at most 60 s (`exp`).
+///
+/// It is signed with the app's own key (ES256 or EdDSA), published in the
+/// app's JWKS ([`Minter::jwks_router`] serves `/.well-known/jwks.json`).
+///
+/// Downstream, a guarded app trusts the upstream app as an [`Issuer`]
+/// whose audience is the downstream's name: the default [`ClaimsMapping`]
+/// makes the token an agent (the acting app) for the user, whose
+/// permissions are the one `scope` intersected with the user's `roles`;
+/// and the pipeline's object step refuses a credential with a
+/// `guard_object` claim for any other object (404) or for an action that
+/// names none (403). So the token does no more than the narrowed grant.
+///
+/// [`Issuer`]: crate::authn::jwt::Issuer
+/// [`ClaimsMapping`]: crate::authn::jwt::ClaimsMapping
 ///
 /// # Example
 ///
@@ -189,7 +189,7 @@ impl Minter {
 
     /// A token for `audience`, narrowed to this caller, `permission`, this
     /// object, this request and `lifetime` (1 to 60 s). See the
-    /// [module](self) for its claims.
+    /// [`Minter`] for its claims.
     pub fn mint(
         &self,
         auth: &Authorized,
