@@ -218,6 +218,14 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                     &__GUARD_SPEC
                 }
 
+                fn input_schema(&self) -> #private::Option<#private::SchemaFn> {
+                    // Autoref specialization: the probe's methods for an
+                    // input with a JSON Schema (or none) are found first.
+                    // A glob: the one trait that applies is used, the others are not.
+                    use #private::schema_probe::*;
+                    (&&#private::SchemaProbe::<#input>::NEW).input_schema()
+                }
+
                 fn call(
                     __guard_action: #private::Arc<#private::Mounted>,
                     mut __guard_parts: #private::Parts,

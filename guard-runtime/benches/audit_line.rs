@@ -32,6 +32,7 @@ fn record() -> DecisionRecord {
         resource: Some(Arc::from("orders/42")),
         decision: Decision::Allow,
         code: "ok",
+        via: None,
         latency_us: 3,
     }
 }

@@ -4,6 +4,12 @@
 pub use crate::checks::{Denial, Refusal, Verdict};
 pub use crate::form::Form;
 pub use crate::gate::Gate;
+pub use crate::input_schema::{SchemaFn, SchemaProbe};
+
+/// The probe's three traits, imported together by generated code.
+pub mod schema_probe {
+    pub use crate::input_schema::{HasJsonSchema, HasNoInput, LacksJsonSchema};
+}
 pub use crate::mount::{GuardedAction, Routed, Sealed};
 pub use crate::permission::is_required;
 pub use crate::pipeline::{

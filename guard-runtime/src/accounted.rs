@@ -126,6 +126,8 @@ impl Accounted {
             decision: Decision::Deny,
             code: code.as_str(),
             latency_us: started.elapsed().as_micros() as u64,
+            // Tool calls reach only mounted actions: this came over HTTP.
+            via: None,
         };
         let code = match self.inner.auditor.send(record).await {
             Ok(()) => code,

@@ -36,6 +36,8 @@ pub(crate) struct Proof {
     pub(crate) reach: Reach,
     pub(crate) required: &'static [&'static str],
     pub(crate) object: Option<ObjectMeta>,
+    /// `resource/key` of that object, as the audit records name it.
+    pub(crate) resource: Option<std::sync::Arc<str>>,
     pub(crate) request_id: Option<crate::RequestId>,
 }
 
@@ -83,6 +85,18 @@ impl Authorized {
     /// The object the action names, as its resolver described it.
     pub fn object(&self) -> Option<&ObjectMeta> {
         self.only_the_guard_builds_this.object.as_ref()
+    }
+
+    /// `resource/key` of the object the action names (`orders/42`), as the
+    /// audit records name it.
+    pub fn resource(&self) -> Option<&str> {
+        self.only_the_guard_builds_this.resource.as_deref()
+    }
+
+    /// The permissions the guard checked for this request: the action's
+    /// `requires` (empty for `authenticated` and public actions).
+    pub fn checked_permissions(&self) -> &'static [&'static str] {
+        self.only_the_guard_builds_this.required
     }
 
     /// The request id the audit record carries.

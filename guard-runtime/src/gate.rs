@@ -61,6 +61,8 @@ pub(crate) struct Facts {
     /// The code of the allow record: `ok`, or `approved` when the request
     /// uses a second person's approval.
     pub(crate) allow_code: &'static str,
+    /// The interface the request came through, if not plain HTTP.
+    via: Option<&'static str>,
 }
 
 impl Gate {
@@ -90,6 +92,7 @@ impl Gate {
                 browser: crate::html::prefers_html(&parts.headers)
                     .then(|| parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).into()),
                 allow_code: "ok",
+                via: crate::audit::interface(parts),
                 started: Instant::now(),
             },
             action,
@@ -293,6 +296,7 @@ impl Facts {
             resource: self.resource.clone(),
             decision,
             code,
+            via: self.via,
             latency_us: self.started.elapsed().as_micros() as u64,
         }
     }

@@ -84,6 +84,7 @@
 //!    `binding_failed`);
 //! 7. input: extractors, then the body (400/413/415/422);
 //! 8. tenant and owner (404 `not_found`, identical to a missing object);
+//!    a credential narrowed to one object serves only that one;
 //! 9. custom check (403 `forbidden`); then, for `approval`, the first call
 //!    answers 202 with an approval request and the retry needs it approved
 //!    (403 `approval_invalid`, `approval_pending`, `approval_denied`);
@@ -108,7 +109,11 @@ mod form;
 mod gate;
 mod hex;
 pub mod html;
+mod input_schema;
 pub mod manifest;
+#[cfg(feature = "mcp")]
+pub mod mcp;
+mod minimize;
 mod mount;
 mod parameter;
 pub mod permission;
@@ -137,6 +142,7 @@ pub use claims::Claims;
 pub use error::{ActionError, AppCode, Code, StepUp, StoreError};
 pub use form::Form;
 pub use guard_macros::action;
+pub use minimize::{GuardedField, Minimize};
 pub use mount::{not_found, Actions, AuditHandle, GuardedAction, Routed};
 pub use parameter::{ActionParameter, ActionParameters};
 pub use permission::Permission;

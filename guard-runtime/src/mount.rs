@@ -41,6 +41,14 @@ pub use sealed::Sealed;
 pub trait GuardedAction<S>: Sealed + Copy + Send + Sync + 'static {
     #[doc(hidden)]
     fn spec(&self) -> &'static ActionSpec;
+    /// Makes the JSON Schema of the action's input, for its MCP tool
+    /// (feature `mcp`); `None` if the input type has none. A function, not
+    /// an associated type naming the input: a public action may take a
+    /// private input type.
+    #[doc(hidden)]
+    fn input_schema(&self) -> Option<crate::input_schema::SchemaFn> {
+        None
+    }
     /// Runs the guard, then the body. An associated function (the action
     /// is a unit struct): mounting keeps it as a plain `fn` pointer.
     #[doc(hidden)]
@@ -78,7 +86,12 @@ where
 
     fn call(self, request: Request, state: S) -> Self::Future {
         let (parts, body) = request.into_parts();
-        (self.call)(self.mounted, parts, body, state)
+        // Only an action with marked fields pays for reading its answer back.
+        if self.mounted.minimized.is_empty() {
+            return (self.call)(self.mounted, parts, body, state);
+        }
+        let action = self.mounted.clone();
+        Box::pin(crate::minimize::after(action, (self.call)(self.mounted, parts, body, state)))
     }
 }
 
@@ -121,6 +134,9 @@ pub struct Actions<S = ()> {
     public_routes: Vec<PublicRoute>,
     /// Why the router's fallback may serve unmatched paths, if it may.
     public_fallback: Option<&'static str>,
+    /// Actions offered as MCP tools, and where they are served.
+    #[cfg(feature = "mcp")]
+    tools: (Vec<crate::mcp::Tool>, Option<String>),
 }
 
 /// One mounted action, waiting for the runtime `into_router` builds.
@@ -131,6 +147,7 @@ struct Route<S> {
     spec: &'static ActionSpec,
     object: Option<ObjectRule>,
     call: CallFn<S>,
+    minimized: &'static [(&'static str, &'static str)],
 }
 
 impl<S> std::fmt::Debug for Actions<S> {
@@ -162,6 +179,8 @@ where
             manifest: Vec::new(),
             public_routes: Vec::new(),
             public_fallback: None,
+            #[cfg(feature = "mcp")]
+            tools: (Vec::new(), None),
         }
     }
 
@@ -320,7 +339,26 @@ where
         }
         let object = spec.object.as_ref().map(|object| object_rule(spec.name, object, &path, &self.resolvers));
         self.manifest.push(spec.info(method, &path, self.rt.reauth_window.as_secs(), self.rt.body_limit));
-        self.routes.push(Route { filter, method, path, spec, object, call });
+        self.routes.push(Route { filter, method, path, spec, object, call, minimized: &[] });
+        self
+    }
+
+    /// Leaves out of `action`'s successful JSON answers the fields `T`
+    /// marks ([`Minimize`](crate::Minimize)) whose permission the caller
+    /// lacks: in an object, each object of an array, each object of a
+    /// page's `items`. The manifest lists them (`guarded_fields`).
+    ///
+    /// # Panics
+    ///
+    /// At startup, naming the action, if it is not mounted yet.
+    pub fn minimize<T: crate::Minimize>(mut self, action: impl GuardedAction<S>) -> Self {
+        let spec = action.spec();
+        let Some(index) = self.routes.iter().position(|route| std::ptr::eq(route.spec, spec)) else {
+            panic!("action `{}` is minimized before it is mounted: mount it first", spec.name)
+        };
+        self.routes[index].minimized = T::GUARDED_FIELDS;
+        self.manifest[index].guarded_fields =
+            T::GUARDED_FIELDS.iter().map(|&(field, requires)| crate::GuardedField { field, requires }).collect();
         self
     }
 
@@ -381,8 +419,25 @@ where
         let public = self.public_routes.iter().map(|r| (r.method.as_str(), r.path.as_str()));
         let routes = actions
             .chain(public)
-            .filter_map(|(method, path)| Some((Method::from_bytes(method.as_bytes()).ok()?, path.to_owned())));
+            .filter_map(|(method, path)| Some((Method::from_bytes(method.as_bytes()).ok()?, path.to_owned())))
+            .chain(self.mcp_routes());
         Accounted::new(routes, self.public_fallback.is_some(), self.rt.auditor.clone())
+    }
+
+    /// The MCP endpoint, a guarded door of its own (`crate::mcp`), on every
+    /// method its transport uses.
+    #[cfg(feature = "mcp")]
+    fn mcp_routes(&self) -> Vec<(Method, String)> {
+        match &self.tools.1 {
+            Some(path) => [Method::GET, Method::POST, Method::DELETE].map(|method| (method, path.clone())).into(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Without the `mcp` feature there is no MCP endpoint.
+    #[cfg(not(feature = "mcp"))]
+    fn mcp_routes(&self) -> Vec<(Method, String)> {
+        Vec::new()
     }
 
     /// The app as a plain `axum::Router`, ready to merge into an app that
@@ -397,14 +452,67 @@ where
     pub fn into_router(self, state: S) -> Router {
         let rt = Arc::new(self.rt);
         let mut router = Router::new();
-        for Route { filter, path, spec, object, call, .. } in self.routes {
+        for Route { filter, path, spec, object, call, minimized, .. } in self.routes {
             let permission = spec.policy.required().map(|list| Arc::<str>::from(list.join(",")));
-            let mounted = Arc::new(Mounted { rt: rt.clone(), spec, object, permission });
+            let mounted = Arc::new(Mounted { rt: rt.clone(), spec, object, permission, minimized });
             router = router.route(&path, on(filter, ActionHandler { call, mounted }));
         }
         // Per route, not a router-wide fallback: `Router::merge` refuses two
         // routers that both have one.
-        router.method_not_allowed_fallback(not_found).with_state(state)
+        let router = router.method_not_allowed_fallback(not_found).with_state(state);
+        #[cfg(feature = "mcp")]
+        if let (tools, Some(path)) = self.tools {
+            return crate::mcp::endpoint(router, &path, tools, rt);
+        }
+        router
+    }
+}
+
+/// MCP tools (feature `mcp`): see [`crate::mcp`].
+#[cfg(feature = "mcp")]
+impl<S> Actions<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    /// Offers the mounted `action` as an MCP tool, named after it, whose
+    /// arguments' JSON Schema comes from its route and its input type
+    /// (which must implement `schemars::JsonSchema`). Served at the path
+    /// given to [`Actions::mcp`].
+    ///
+    /// # Panics
+    ///
+    /// At startup, naming the action, if it is not mounted yet, is offered
+    /// twice, or its input type has no JSON Schema.
+    pub fn tool<A: GuardedAction<S>>(mut self, action: A) -> Self {
+        let spec = action.spec();
+        let route = self.routes.iter().find(|route| std::ptr::eq(route.spec, spec));
+        let route = route.unwrap_or_else(|| {
+            panic!("action `{}` is offered as a tool before it is mounted: mount it first", spec.name)
+        });
+        assert!(
+            !self.tools.0.iter().any(|tool| tool.spec.name == spec.name),
+            "action `{}` is offered as a tool twice",
+            spec.name
+        );
+        let input = action.input_schema().unwrap_or_else(|| {
+            panic!(
+                "action `{}` is offered as a tool, but its input type has no JSON Schema: add `#[derive(schemars::JsonSchema)]` to it (schemars 1, the version rmcp uses)",
+                spec.name
+            )
+        })();
+        let schema = crate::mcp::ToolSchema::new(spec.name, &route.path, input, spec.replay);
+        let method = Method::from_bytes(route.method.as_bytes()).expect("a method `method_filter` accepted");
+        self.tools.0.push(crate::mcp::Tool { spec, method, path: route.path.clone(), schema });
+        self
+    }
+
+    /// Serves the tools offered with [`Actions::tool`] at `path` (such as
+    /// `/mcp`), over MCP's streamable HTTP: a bearer credential is required,
+    /// each caller lists the tools it may invoke, and each call runs its
+    /// action's guard. See [`crate::mcp`].
+    pub fn mcp(mut self, path: &str) -> Self {
+        self.tools.1 = Some(path.to_owned());
+        self
     }
 }
 

@@ -25,8 +25,8 @@ use crate::authorized::{self, Proof};
 use crate::checks::approval::{self, Binding, Outcome};
 use crate::checks::custom::CheckFn;
 use crate::checks::{
-    acr, authenticate, binding, caller_kind, csrf, custom, extract, form, freshness, input, object, permission,
-    probing, replay, Refusal, Verdict,
+    acr, authenticate, binding, caller_kind, csrf, custom, extract, form, freshness, input, narrowed, object,
+    permission, probing, replay, Refusal, Verdict,
 };
 use crate::form::Form;
 use crate::gate::{Facts, Gate};
@@ -206,6 +206,8 @@ where
         }
         None => None,
     };
+    //    A credential narrowed to one object serves that object only.
+    step!(facts, action, narrowed::check(principal.claims.get(narrowed::CLAIM), facts.resource.as_deref()));
 
     // 9. The action's own check. A replay key already used answers 409
     //    first, since its first use may have changed what the check sees.
@@ -261,6 +263,7 @@ where
         reach,
         required: spec.policy.required().unwrap_or_default(),
         object,
+        resource: facts.resource.clone(),
         request_id: Some(facts.request_id.clone()),
         principal,
     });

@@ -87,4 +87,7 @@ pub struct Mounted {
     pub(crate) object: Option<ObjectRule>,
     /// The required permissions, comma-joined once for audit records.
     pub(crate) permission: Option<Arc<str>>,
+    /// Fields of the answer that need a further permission (`field`,
+    /// `permission`): see [`Actions::minimize`](crate::Actions::minimize).
+    pub(crate) minimized: &'static [(&'static str, &'static str)],
 }

@@ -152,6 +152,9 @@ pub struct ActionInfo {
     /// Whether the action is a page: a signed-out browser is sent to the
     /// login page instead of getting a 401.
     pub page: bool,
+    /// Fields of its answers that need a further permission (left out for
+    /// callers without it): see `Actions::minimize`.
+    pub guarded_fields: Vec<crate::GuardedField>,
 }
 
 impl PolicyKind {
@@ -223,6 +226,7 @@ impl ActionSpec {
             input: self.input.map(InputMedia::as_str),
             body_limit: self.input.map(|_| self.body_limit.unwrap_or(default_limit)),
             page: self.page,
+            guarded_fields: Vec::new(),
         }
     }
 }

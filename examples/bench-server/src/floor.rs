@@ -217,6 +217,7 @@ async fn read(State(floor): State<Arc<Floor>>, Path(id): Path<String>, request: 
         resource: Some(concat_arc("orders/", &id)),
         decision: Decision::Allow,
         code: "ok",
+        via: None,
         latency_us: started.elapsed().as_micros() as u64,
     };
     match push(&floor.work, &floor.queue, record) {

@@ -16,6 +16,7 @@ use sqlx::SqlitePool;
 use crate::accounts::SqliteAccounts;
 use crate::actions::{account, admin, approvals, forms, health, index, orders, pages, payments, users};
 use crate::lockouts::Lockouts;
+use crate::model::Order;
 use crate::oidc::OrdersClaims;
 use crate::recent::{RecentDecisions, RECENT_CAPACITY};
 use crate::resolvers::resolvers;
@@ -44,8 +45,8 @@ pub struct Settings {
 /// (in the database), and an agent never gets more than its user's roles.
 pub fn policy() -> RolePolicy {
     RolePolicy::new()
-        .role("customer", ["orders:read", "orders:write"])
-        .tenant_role("support", ["orders:read"])
+        .role("customer", ["orders:read", "orders:read_address", "orders:write"])
+        .tenant_role("support", ["orders:read", "orders:read_address"])
         .tenant_role("admin", ["orders:*", "service_accounts:rotate", "users:manage", "actions:read", "audit:read"])
 }
 
@@ -134,6 +135,24 @@ fn mount(actions: Actions<AppState>) -> Actions<AppState> {
         .mount(users::disable_user)
         .mount(admin::list_actions)
         .mount(admin::audit_view)
+        // Every answer that is an order (or a list of them) leaves out the
+        // delivery address for callers without `orders:read_address`.
+        .minimize::<Order>(orders::list_orders)
+        .minimize::<Order>(orders::get_order)
+        .minimize::<Order>(orders::create_order)
+        .minimize::<Order>(orders::change_address)
+        .minimize::<Order>(orders::cancel_order)
+        .minimize::<Order>(payments::capture_payment)
+        // The order actions as MCP tools at `/mcp`: each agent lists what
+        // its scopes allow, and every call runs the action's guard.
+        .tool(orders::list_orders)
+        .tool(orders::get_order)
+        .tool(orders::create_order)
+        .tool(orders::change_address)
+        .tool(orders::cancel_order)
+        .tool(orders::delete_order)
+        .tool(payments::capture_payment)
+        .mcp("/mcp")
 }
 
 /// The configured, not yet mounted, app and its state (without the

@@ -1,5 +1,7 @@
 //! Rows as the API shows them, and the input types of the JSON bodies.
 
+use guard_runtime::Minimize;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -14,6 +16,13 @@ pub struct Order {
     pub quantity: i64,
     pub address: String,
     pub status: String,
+}
+
+/// The delivery address is personal data: a caller sees it only with
+/// `orders:read_address` besides the action's own permission (customers,
+/// support and admins do; an agent only if its scopes grant it too).
+impl Minimize for Order {
+    const GUARDED_FIELDS: &'static [(&'static str, &'static str)] = &[("address", "orders:read_address")];
 }
 
 /// The columns `Order::from_row` reads, for `concat!`-built queries (sqlx
@@ -47,8 +56,9 @@ pub fn parse_order_id(key: &str) -> Option<i64> {
 }
 
 /// `POST /orders`. Owner and tenant are not fields: they come from the
-/// caller, and guard refuses unknown fields with 422.
-#[derive(Debug, Deserialize, Serialize)]
+/// caller, and guard refuses unknown fields with 422. Its JSON Schema is
+/// the `create_order` tool's input.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 pub struct NewOrder {
     pub item: String,
     pub quantity: u32,
@@ -56,7 +66,7 @@ pub struct NewOrder {
 }
 
 /// `POST /orders/{id}/address`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 pub struct NewAddress {
     pub address: String,
 }

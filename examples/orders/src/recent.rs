@@ -102,6 +102,7 @@ mod tests {
             decision: Decision::Deny,
             code,
             latency_us: 0,
+            via: None,
         }
     }
 

@@ -19,7 +19,7 @@ use crate::Principal;
 /// the longest latency and decision, the newline (156 bytes), plus two for
 /// each optional value written as `null` rather than quoted. With it, one
 /// `reserve` makes room for any line whose strings need no escaping.
-const FRAME: usize = 156 + r#","client_request_id":"#.len() + r#","claim":"#.len() + 5 * 2;
+const FRAME: usize = 156 + r#","client_request_id":"#.len() + r#","claim":"#.len() + r#","via":"#.len() + 6 * 2;
 
 /// Writes records as lines, keeping what consecutive records share: the
 /// timestamp's date and time, and the JSON from the principal to the
@@ -79,6 +79,8 @@ impl Lines {
         string(out, record.code);
         out.extend_from_slice(b",\"claim\":");
         string_or_null(out, record.claim);
+        out.extend_from_slice(b",\"via\":");
+        string_or_null(out, record.via);
         out.extend_from_slice(b",\"latency_us\":");
         let mut digits = [0u8; 20];
         out.extend_from_slice(decimal(record.latency_us, &mut digits));
@@ -260,6 +262,7 @@ mod tests {
             resource: Some(Arc::from("orders/42")),
             decision: Decision::Allow,
             code: "ok",
+            via: None,
             latency_us: 1_234_567,
         });
     }
@@ -279,6 +282,7 @@ mod tests {
             resource: None,
             decision: Decision::Deny,
             code: "unauthenticated",
+            via: None,
             latency_us: 0,
         });
     }
@@ -331,6 +335,7 @@ mod tests {
             resource: Some(Arc::from("orders/42")),
             decision: Decision::Allow,
             code: "ok",
+            via: None,
             latency_us: 12,
         };
         let with = |change: fn(&mut Principal)| {
@@ -384,6 +389,7 @@ mod tests {
             resource: Some(Arc::from("orders/\"x\"")),
             decision: Decision::Deny,
             code: "not_found",
+            via: Some("mcp"),
             latency_us: u64::MAX,
         });
     }

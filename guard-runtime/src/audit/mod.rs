@@ -54,7 +54,7 @@ impl Decision {
 /// request's records, and the writer flattens them into the
 /// contract's JSON fields (`ts, request_id, client_request_id, principal, principal_kind,
 /// on_behalf_of, tenant, action, method, path, permission, resource,
-/// decision, code, claim, latency_us`).
+/// decision, code, claim, via, latency_us`).
 #[derive(Clone, Debug)]
 pub struct DecisionRecord {
     /// Time of the decision; written as RFC 3339 UTC with microseconds.
@@ -88,6 +88,10 @@ pub struct DecisionRecord {
     pub decision: Decision,
     /// `ok`, or the refusal's code.
     pub code: &'static str,
+    /// The interface the request came through when it was not plain HTTP:
+    /// `"mcp"` for an MCP tool call (feature `mcp`). Set from a request
+    /// extension only guard's own tool layer inserts, never from a header.
+    pub via: Option<&'static str>,
     /// Time from the request reaching the guard to the decision.
     pub latency_us: u64,
 }
@@ -122,7 +126,7 @@ impl DecisionRecord {
 impl Serialize for DecisionRecord {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut out = serializer.serialize_struct("DecisionRecord", 16)?;
+        let mut out = serializer.serialize_struct("DecisionRecord", 17)?;
         out.serialize_field("ts", timestamp::rfc3339_micros(self.ts, &mut [0; timestamp::LEN]))?;
         out.serialize_field("request_id", &self.request_id.as_deref())?;
         out.serialize_field("client_request_id", &self.client_request_id.as_deref())?;
@@ -138,9 +142,24 @@ impl Serialize for DecisionRecord {
         out.serialize_field("decision", &self.decision)?;
         out.serialize_field("code", self.code)?;
         out.serialize_field("claim", &self.claim)?;
+        out.serialize_field("via", &self.via)?;
         out.serialize_field("latency_us", &self.latency_us)?;
         out.end()
     }
+}
+
+/// The interface a request came through, for its records' `via`: a tool
+/// call marks its in-process request (feature `mcp`); anything else is
+/// plain HTTP.
+#[cfg(feature = "mcp")]
+pub(crate) fn interface(parts: &axum::http::request::Parts) -> Option<&'static str> {
+    crate::mcp::interface(parts)
+}
+
+/// Without the `mcp` feature every request is plain HTTP.
+#[cfg(not(feature = "mcp"))]
+pub(crate) fn interface(_: &axum::http::request::Parts) -> Option<&'static str> {
+    None
 }
 
 /// Where decision records are written.

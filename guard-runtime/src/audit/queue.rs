@@ -346,6 +346,7 @@ mod tests {
             resource: None,
             decision: Decision::Deny,
             code: "unauthenticated",
+            via: None,
             latency_us: 0,
         }
     }

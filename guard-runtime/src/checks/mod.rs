@@ -15,7 +15,7 @@
 //! | 5 | [`replay`] (the header) | 400 `bad_request` |
 //! | 6 | [`permission`], [`binding`] | 403 `forbidden`, 403 `binding_failed` |
 //! | 7 | [`extract`], [`input`] | 400, 413, 415, 422 |
-//! | 8 | [`object`] | 404 `not_found` |
+//! | 8 | [`object`], [`narrowed`] | 404 `not_found`; 403 `forbidden` for a narrowed credential on an action without object |
 //! | 9 | [`custom`], then [`approval`] (202 with a request on the first call) | 403 `forbidden`, 403 `approval_invalid`, `approval_pending`, `approval_denied` |
 //! | 10 | [`approval`] and [`replay`] (the claims), then the allow record | 409 `approval_used`, `replayed` |
 //!
@@ -34,6 +34,7 @@ pub(crate) mod extract;
 pub(crate) mod form;
 pub(crate) mod freshness;
 pub(crate) mod input;
+pub(crate) mod narrowed;
 pub(crate) mod object;
 pub(crate) mod permission;
 pub(crate) mod probing;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use super::Credential;
-use crate::{ActionInfo, CallerKind};
+use crate::{ActionInfo, CallerKind, GuardedField};
 
 /// Parses the JSON a serialized `Vec<ActionInfo>` makes.
 ///
@@ -62,6 +62,20 @@ fn entry(json: &Value) -> Result<ActionInfo, String> {
         },
         body_limit: json["body_limit"].as_u64().map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         page: json["page"].as_bool().unwrap_or(false),
+        guarded_fields: json["guarded_fields"]
+            .as_array()
+            .map(|fields| {
+                fields
+                    .iter()
+                    .filter_map(|f| {
+                        Some(GuardedField {
+                            field: leak(f["field"].as_str()?),
+                            requires: leak(f["requires"].as_str()?),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 

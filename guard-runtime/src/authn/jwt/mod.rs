@@ -22,6 +22,7 @@ mod cache;
 mod issuer;
 mod jwks;
 mod mapping;
+mod mint;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub use issuer::{Issuer, MAX_LEEWAY};
 pub use jsonwebtoken::Algorithm;
 pub use jwks::{HttpFetcher, JwksFetcher};
 pub use mapping::{ClaimsMapping, MapClaims, VerifiedToken};
+pub use mint::{MintError, Minter, JWKS_PATH, MAX_LIFETIME, OBJECT_CLAIM};
 
 use self::cache::{Entry, VerifiedCache};
 use self::issuer::Trusted;
