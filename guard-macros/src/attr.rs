@@ -28,6 +28,7 @@ const KEYS: &[(&str, KeyParser)] = &[
     ("acr", parse_acr),
     ("approval", parse_approval),
     ("limit", parse_limit),
+    ("page", parse_page),
     ("state", parse_state),
     ("crate", parse_crate),
 ];
@@ -85,6 +86,9 @@ pub(crate) struct Args {
     /// `approval = "..."`: the permission a second person needs to approve.
     pub(crate) approval: Option<Keyed<LitStr>>,
     pub(crate) krate: Option<Keyed<Path>>,
+    /// `page`: a GET page a browser navigates to; signed out, it is sent
+    /// to the login page.
+    pub(crate) page: Option<Keyed<()>>,
 }
 
 /// Parses the arguments, recording every error in `cx`. `None` when the
@@ -205,6 +209,11 @@ fn string_list(input: ParseStream) -> syn::Result<Vec<LitStr>> {
 
 fn parse_authenticated(cx: &mut Ctxt, args: &mut Args, key: &Ident, _: ParseStream) -> syn::Result<()> {
     set(cx, &mut args.authenticated, key, ());
+    Ok(())
+}
+
+fn parse_page(cx: &mut Ctxt, args: &mut Args, key: &Ident, _: ParseStream) -> syn::Result<()> {
+    set(cx, &mut args.page, key, ());
     Ok(())
 }
 

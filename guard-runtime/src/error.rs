@@ -85,6 +85,10 @@ codes! {
     /// job's token for another environment, say).
     BindingFailed => FORBIDDEN, "binding_failed", probe: true,
         "The credential is not bound to what this action requires.";
+    /// 403: the route is neither a mounted action nor a declared public
+    /// route (see `Accounted`): a handler that slipped past the guard.
+    UnguardedRoute => FORBIDDEN, "unguarded_route", probe: false,
+        "This route is neither a guarded action nor a declared public route: it is not served.";
     /// 404: no such object, or one the caller may not see.
     NotFound => NOT_FOUND, "not_found", probe: true, "No such resource.";
     /// 409: the replay key was already used.
@@ -106,7 +110,7 @@ codes! {
     PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload_too_large", probe: false, "The request body is too large.";
     /// 415: the body is not `application/json`.
     UnsupportedMediaType => UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", probe: false,
-        "The request body must be application/json.";
+        "The request body's media type is not one this action accepts.";
     /// 422: the JSON does not fit the action's input type.
     InvalidInput => UNPROCESSABLE_ENTITY, "invalid_input", probe: false,
         "The request body does not fit this action's input.";
@@ -373,8 +377,7 @@ impl IntoResponse for ActionError {
             "detail": self.detail,
         });
         let mut response = (status, body.to_string()).into_response();
-        // For the gate, which audits a body's own refusal by its code.
-        response.extensions_mut().insert(self.code);
+        response.extensions_mut().insert(Problem { code: self.code, detail: self.detail });
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
@@ -389,6 +392,15 @@ impl IntoResponse for ActionError {
         }
         response
     }
+}
+
+/// A refusal's code and detail, riding along on its problem+json answer, so
+/// that the gate can write the same refusal as an HTML page for a browser
+/// (whether the guard or the action's body refused).
+#[derive(Clone, Debug)]
+pub(crate) struct Problem {
+    pub(crate) code: Code,
+    pub(crate) detail: Cow<'static, str>,
 }
 
 /// A store (sessions, tokens, replay keys, denial counters), resolver or

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::audit::{Decision, DecisionRecord, Reserved};
 use crate::checks::{Denial, Refusal};
+use crate::error::Problem;
 use crate::request_id::{RequestId, REQUEST_ID};
 use crate::runtime::Mounted;
 use crate::{ActionError, BoxFuture, Code, Principal, StoreFuture};
@@ -53,6 +54,10 @@ pub(crate) struct Facts {
     pub(crate) caller: Option<Arc<Principal>>,
     /// `resource/key` of the object the request names, once read.
     pub(crate) resource: Option<Arc<str>>,
+    /// For a browser (a request that prefers `text/html`): the path and
+    /// query it asked for, where its login comes back to. `None` for API
+    /// clients, which get problem+json.
+    browser: Option<Box<str>>,
     /// The code of the allow record: `ok`, or `approved` when the request
     /// uses a second person's approval.
     pub(crate) allow_code: &'static str,
@@ -82,6 +87,8 @@ impl Gate {
                 reserved: false,
                 caller: None,
                 resource: None,
+                browser: crate::html::prefers_html(&parts.headers)
+                    .then(|| parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).into()),
                 allow_code: "ok",
                 started: Instant::now(),
             },
@@ -102,7 +109,8 @@ impl Gate {
         let status = response.status();
         let Gate { action, facts } = self;
         // An `ActionError` names its code; any other answer, its status.
-        let named = response.extensions().get::<Code>().copied();
+        let named = response.extensions().get::<Problem>().map(|problem| problem.code);
+        let response = facts.for_browser(action, response);
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN || named.is_some_and(Code::is_approval)
         {
             let code = named.unwrap_or_else(|| Code::from_status(status));
@@ -154,7 +162,7 @@ impl Facts {
         let record = self.record(action, Decision::Allow, self.allow_code);
         if let Err(err) = action.rt.auditor.send(record).await {
             tracing::error!(target: "guard::gate", error = %err, "audit failed; denying");
-            return Err(self.tag(ActionError::new(Code::Unavailable).into_response()));
+            return Err(self.answer(action, ActionError::new(Code::Unavailable)));
         }
         Ok(())
     }
@@ -166,7 +174,18 @@ impl Facts {
         let record = self.record(action, Decision::Allow, self.allow_code);
         let err = place.send(record).err()?;
         tracing::error!(target: "guard::gate", error = %err, "audit failed after the replay key was claimed; denying");
-        Some(self.tag(ActionError::new(Code::Unavailable).into_response()))
+        Some(self.answer(action, ActionError::new(Code::Unavailable)))
+    }
+
+    /// For a durable sink: waits until the allow record is on disk. If it
+    /// cannot get there, the body does not run (503); the queued record
+    /// stays for the writer's retry, an allow whose body never ran.
+    pub(crate) async fn allow_written(&mut self, action: &Mounted) -> Result<(), Response> {
+        if let Err(err) = action.rt.auditor.flush().await {
+            tracing::error!(target: "guard::gate", error = %err, "durable allow not written; denying");
+            return Err(self.tag(ActionError::new(Code::Unavailable).into_response()));
+        }
+        Ok(())
     }
 
     /// An approval request was stored (step 9's approval): `answer` is its
@@ -230,7 +249,23 @@ impl Facts {
             tracing::error!(target: "guard::gate", error = %err, "audit failed");
             error = ActionError::new(Code::Unavailable);
         }
-        self.tag(error.into_response())
+        self.answer(action, error)
+    }
+
+    /// A refusal's answer: problem+json, or for a browser the same refusal
+    /// as an HTML page (or, signed out on a page, the way to the login).
+    fn answer(&self, action: &Mounted, error: ActionError) -> Response {
+        let response = self.for_browser(action, error.into_response());
+        self.tag(response)
+    }
+
+    fn for_browser(&self, action: &Mounted, response: Response) -> Response {
+        match &self.browser {
+            Some(here) => {
+                crate::html::for_browser(response, &action.rt, action.spec.page, self.method == Method::GET, here)
+            }
+            None => response,
+        }
     }
 
     /// The body's own 401/403: audited as a deny. Step 1's reservation

@@ -45,7 +45,8 @@
 //!     bind(environment = "production"),  // claims the credential must carry (403 binding_failed)
 //!     acr = ["phr"],                       // authentication classes accepted (401 with a step-up challenge)
 //!     approval = "orders:approve",         // a second person holding this approves each call (202 first)
-//!     limit = "16KiB",                     // JSON body limit (default 64 KiB)
+//!     limit = "16KiB",                     // body limit (default 64 KiB)
+//!     page,                                // a GET page: signed out, a browser goes to the login page
 //!     state = AppState,                    // state the parameters are checked against (default: a State<T>'s T)
 //! )]
 //! ```
@@ -53,8 +54,18 @@
 //! Exactly one policy form is required: `requires`, `authenticated` or
 //! `public = "why this is safe"`. A guarded action takes an [`Authorized`]
 //! parameter; it may take typed [`Grant`]s for the permissions it requires,
-//! a single `Json<T>` input as its last parameter (`T: Deserialize +
-//! Serialize`), and any axum `FromRequestParts` extractor.
+//! a single `Json<T>` or [`Form<T>`] input as its last parameter (`T:
+//! Deserialize + Serialize`), and any axum `FromRequestParts` extractor.
+//!
+//! # Pages and forms
+//!
+//! `page` marks a guarded GET page: a signed-out browser is sent to the
+//! login page (303 to `/login?next=…`, see `Actions::login_page`), while
+//! an action that is not a page still answers 401. A form posts a
+//! [`Form<T>`] with the session's CSRF token ([`Authorized::csrf_token`])
+//! in the hidden field [`CSRF_FIELD`]. A refusal of a request that prefers
+//! `text/html` is an HTML page with the same status and `code`
+//! ([`html`]); API clients keep problem+json.
 //!
 //! # Request pipeline
 //!
@@ -66,7 +77,8 @@
 //! 2. caller kind (403 `wrong_caller_kind`);
 //! 3. freshness, for sessions, and `acr` (401 `reauth_required`, with the
 //!    RFC 9470 step-up challenge);
-//! 4. CSRF, for cookie sessions on unsafe methods (403 `csrf_failed`);
+//! 4. CSRF, for cookie sessions on unsafe methods: the token in a header
+//!    or a form's hidden field (403 `csrf_failed`);
 //! 5. replay header present (400 `bad_request`);
 //! 6. permission (403 `forbidden`), then credential binding (403
 //!    `binding_failed`);
@@ -83,6 +95,7 @@
 #![warn(missing_docs)]
 #![deny(unreachable_pub, unsafe_code)]
 
+mod accounted;
 pub mod approval;
 pub mod audit;
 pub mod authn;
@@ -91,8 +104,11 @@ mod checks;
 mod claims;
 mod error;
 mod fast_map;
+mod form;
 mod gate;
 mod hex;
+pub mod html;
+pub mod manifest;
 mod mount;
 mod parameter;
 pub mod permission;
@@ -111,12 +127,15 @@ pub mod testkit;
 #[doc(hidden)]
 pub mod __private;
 
+pub use accounted::Accounted;
 pub use audit::{AuditSink, DecisionRecord};
 pub use authn::Authenticator;
 pub use authorized::{Authorized, CheckContext, CheckError, Grant};
 pub use axum::Json;
+pub use checks::csrf::CSRF_FIELD;
 pub use claims::Claims;
 pub use error::{ActionError, AppCode, Code, StepUp, StoreError};
+pub use form::Form;
 pub use guard_macros::action;
 pub use mount::{not_found, Actions, AuditHandle, GuardedAction, Routed};
 pub use parameter::{ActionParameter, ActionParameters};

@@ -15,10 +15,11 @@ use crate::approval::{ApprovalResolver, Approvals, RESOURCE};
 use crate::audit::Auditor;
 use crate::checks::object::ObjectRule;
 use crate::checks::probing;
+use crate::manifest::{Manifest, PublicRoute};
 use crate::runtime::{Mounted, Runtime};
 use crate::spec::{ActionInfo, ActionSpec, KeySource, ObjectSpec};
 use crate::store::{ApprovalStore, DenialStore, ReplayStore};
-use crate::{ActionError, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError};
+use crate::{Accounted, ActionError, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError};
 
 mod sealed {
     /// Implemented only by `#[action]`.
@@ -116,6 +117,10 @@ pub struct Actions<S = ()> {
     resolvers: Resolvers,
     routes: Vec<Route<S>>,
     manifest: Vec<ActionInfo>,
+    /// Routes the app serves outside the guard, declared with a reason.
+    public_routes: Vec<PublicRoute>,
+    /// Why the router's fallback may serve unmatched paths, if it may.
+    public_fallback: Option<&'static str>,
 }
 
 /// One mounted action, waiting for the runtime `into_router` builds.
@@ -150,7 +155,14 @@ where
             "the resource `{RESOURCE}` is guard's (the approval requests): register your resolver under another name"
         );
         let resolvers = resolvers.with(RESOURCE, ApprovalResolver(rt.approvals.clone()));
-        Actions { rt, resolvers, routes: Vec::new(), manifest: Vec::new() }
+        Actions {
+            rt,
+            resolvers,
+            routes: Vec::new(),
+            manifest: Vec::new(),
+            public_routes: Vec::new(),
+            public_fallback: None,
+        }
     }
 
     /// Sends decision records to `sink` (through a queue of at most
@@ -224,7 +236,8 @@ where
         self
     }
 
-    /// The default JSON body limit in bytes (default 64 KiB).
+    /// The default body limit in bytes, for `Json` and `Form` inputs
+    /// (default 64 KiB).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.rt.body_limit = bytes;
         self
@@ -234,6 +247,32 @@ where
     /// as `https://app.example.com`. Default: the request's own `Host`.
     pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.rt.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Where a signed-out browser on a `page` is sent (default `/login`):
+    /// 303 to `{path}?next={the page}`. The login form should redirect to
+    /// `next` only through [`html::safe_next`](crate::html::safe_next).
+    ///
+    /// # Panics
+    ///
+    /// If `path` is not a local path such as `/login` (a login page on
+    /// another host would hand it every `next`).
+    pub fn login_page(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        assert!(
+            crate::html::safe_next(&path).is_some(),
+            "Actions::login_page({path:?}): the login page is a local path, like \"/login\""
+        );
+        self.rt.login_page = path.into();
+        self
+    }
+
+    /// How a refusal is written for a browser (a request that prefers
+    /// `text/html`): default [`html::default_error_page`](crate::html::default_error_page).
+    /// The status, the headers and the audit record stay the guard's.
+    pub fn error_page(mut self, render: crate::html::RenderErrorPage) -> Self {
+        self.rt.error_page = render;
         self
     }
 
@@ -289,6 +328,61 @@ where
     /// path and requirements, in mounting order.
     pub fn manifest(&self) -> &[ActionInfo] {
         &self.manifest
+    }
+
+    /// Declares a route the app serves with a plain handler, outside the
+    /// guard (a static page, a health probe), and why that is safe. Only
+    /// declared routes and mounted actions pass [`Accounted`]; the
+    /// declaration is part of the [manifest](crate::manifest).
+    ///
+    /// # Panics
+    ///
+    /// At startup, if an action or another declaration has the same method
+    /// and path, or the reason is empty.
+    pub fn public_route(mut self, method: Method, path: &str, reason: &'static str) -> Self {
+        assert!(!reason.trim().is_empty(), "public route {method} {path}: say why it may be served unguarded");
+        let taken = self.routes.iter().any(|r| r.method == method.as_str() && same_route(&r.path, path))
+            || self.public_routes.iter().any(|r| r.method == method.as_str() && same_route(&r.path, path));
+        assert!(!taken, "{method} {path} is declared public but is already mounted or declared");
+        self.public_routes.push(PublicRoute {
+            path: path.to_owned(),
+            method: method.as_str().to_owned(),
+            reason: reason.to_owned(),
+        });
+        self
+    }
+
+    /// Lets the router's fallback serve paths no route matches (an SPA's
+    /// `index.html`, `ServeDir`), for `reason`. Without it, [`Accounted`]
+    /// answers an unmatched path 404 `not_found` and the fallback never runs.
+    pub fn public_fallback(mut self, reason: &'static str) -> Self {
+        self.public_fallback = Some(reason);
+        self
+    }
+
+    /// The manifest to check in: the mounted actions and the declared
+    /// public routes, sorted (see [`manifest`](crate::manifest)).
+    pub fn authorization_manifest(&self) -> Manifest {
+        Manifest::new(&self.manifest, &self.public_routes)
+    }
+
+    /// The routes declared with [`public_route`](Actions::public_route).
+    pub fn public_routes(&self) -> &[PublicRoute] {
+        &self.public_routes
+    }
+
+    /// The layer that refuses every route but the mounted actions and the
+    /// declared public routes: apply it with [`Accounted::apply`] to the
+    /// finished router. Take it after mounting everything (a route mounted
+    /// later is refused), and after [`Actions::audit`], whose queue its
+    /// refusals go to.
+    pub fn accounted(&self) -> Accounted {
+        let actions = self.routes.iter().map(|r| (r.method, r.path.as_str()));
+        let public = self.public_routes.iter().map(|r| (r.method.as_str(), r.path.as_str()));
+        let routes = actions
+            .chain(public)
+            .filter_map(|(method, path)| Some((Method::from_bytes(method.as_bytes()).ok()?, path.to_owned())));
+        Accounted::new(routes, self.public_fallback.is_some(), self.rt.auditor.clone())
     }
 
     /// The app as a plain `axum::Router`, ready to merge into an app that

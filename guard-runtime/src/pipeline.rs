@@ -25,9 +25,10 @@ use crate::authorized::{self, Proof};
 use crate::checks::approval::{self, Binding, Outcome};
 use crate::checks::custom::CheckFn;
 use crate::checks::{
-    acr, authenticate, binding, caller_kind, csrf, custom, extract, freshness, input, object, permission, probing,
-    replay, Refusal, Verdict,
+    acr, authenticate, binding, caller_kind, csrf, custom, extract, form, freshness, input, object, permission,
+    probing, replay, Refusal, Verdict,
 };
+use crate::form::Form;
 use crate::gate::{Facts, Gate};
 use crate::parameter::ActionParameters;
 use crate::runtime::Mounted;
@@ -76,9 +77,20 @@ pub fn json_input<T: JsonInput>(parts: &Parts, body: Body, limit: usize) -> Stor
     StoreFuture::new(async move { input::check(parts, body, limit).await.map(Json) })
 }
 
+/// The input reader of an action with a `Form<T>` input: strict decoding.
+pub fn form_input<T: JsonInput>(parts: &Parts, body: Body, limit: usize) -> StoreFuture<'_, Verdict<Form<T>>> {
+    StoreFuture::new(async move { form::check(parts, body, limit).await.map(Form) })
+}
+
 /// The digest of a `Json<T>` input: its canonical JSON (as the action
 /// receives it, keys sorted), hashed.
 pub fn json_digest<T: JsonInput>(input: &Json<T>) -> Verdict<String> {
+    crate::approval::digest_of(&input.0).map_err(|_| Refusal::code(Code::InvalidInput))
+}
+
+/// The digest of a `Form<T>` input: that of the same value sent as JSON, so
+/// an approval binds what the action receives, however it was encoded.
+pub fn form_digest<T: JsonInput>(input: &Form<T>) -> Verdict<String> {
     crate::approval::digest_of(&input.0).map_err(|_| Refusal::code(Code::InvalidInput))
 }
 
@@ -146,8 +158,12 @@ where
         step!(facts, action, acr::check(spec.acr, spec.acr_values, acr, max_age));
     }
 
-    // 4. CSRF, for cookie sessions on unsafe methods.
-    step!(facts, action, csrf::check(parts, &via, &rt.allowed_origins));
+    // 4. CSRF, for cookie sessions on unsafe methods. A form post's token
+    //    is in its body, which is read for it (and handed on whole).
+    let mut body = body;
+    if let csrf::Csrf::InForm(expected) = step!(facts, action, csrf::check(parts, &via, &rt.allowed_origins)) {
+        body = step!(facts, action, csrf::form_field(parts, body, rt.body_limit(spec), expected).await);
+    }
 
     // 5. The replay header must be there; it is claimed only in step 10.
     let replay_key = match spec.replay {
@@ -235,8 +251,13 @@ where
     // 10. Claim the approval and the replay key, audit the allow; then the
     //     body runs.
     admit(facts, action, replay_key.as_deref(), approved.as_deref()).await?;
+    let (session, csrf_token) = match via {
+        Via::Session { id, csrf_token } => (Some(id), Some(csrf_token)),
+        Via::Bearer => (None, None),
+    };
     let authorized = authorized::admit(Proof {
-        session: via.into_session_id(),
+        session,
+        csrf_token,
         reach,
         required: spec.policy.required().unwrap_or_default(),
         object,
@@ -292,7 +313,23 @@ where
 /// the claims, so that once one is made nothing can refuse the request: a
 /// refusal never burns a key. The approval is claimed first: a retry that
 /// lost the approval's race keeps its replay key.
+///
+/// With a durable sink, the body then waits until the allow record is
+/// written (group commit: the writer syncs whatever is queued as one batch).
 async fn admit(
+    facts: &mut Facts,
+    action: &Mounted,
+    replay_key: Option<&str>,
+    approval: Option<&str>,
+) -> Result<(), Response> {
+    audit_allow(facts, action, replay_key, approval).await?;
+    if action.rt.auditor.is_durable() {
+        facts.allow_written(action).await?;
+    }
+    Ok(())
+}
+
+async fn audit_allow(
     facts: &mut Facts,
     action: &Mounted,
     replay_key: Option<&str>,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::audit::{Auditor, TracingSink};
 use crate::checks::object::ObjectRule;
 use crate::checks::probing;
+use crate::html::RenderErrorPage;
 use crate::request_id::RequestIds;
 use crate::spec::{ActionSpec, Fresh};
 use crate::store::{
@@ -32,6 +33,10 @@ pub(crate) struct Runtime {
     pub(crate) body_limit: usize,
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) request_ids: RequestIds,
+    /// Where a signed-out browser on a `page` is sent.
+    pub(crate) login_page: Arc<str>,
+    /// How a refusal is written for a browser.
+    pub(crate) error_page: RenderErrorPage,
 }
 
 impl Runtime {
@@ -51,6 +56,8 @@ impl Runtime {
             body_limit: 64 * 1024,
             allowed_origins: Vec::new(),
             request_ids: RequestIds::new(),
+            login_page: Arc::from("/login"),
+            error_page: crate::html::default_error_page,
         }
     }
 
@@ -63,7 +70,7 @@ impl Runtime {
         }
     }
 
-    /// The action's JSON body limit: its own, or the app's.
+    /// The action's body limit: its own, or the app's.
     pub(crate) fn body_limit(&self, spec: &ActionSpec) -> usize {
         spec.body_limit.unwrap_or(self.body_limit)
     }

@@ -38,10 +38,31 @@ pub struct ActionSpec {
     /// `approval = "..."`: the permission a second person needs to approve
     /// each call (the two-person rule).
     pub approval: Option<&'static str>,
-    /// The JSON body limit in bytes, if the action overrides the default.
+    /// The body limit in bytes, if the action overrides the default.
     pub body_limit: Option<usize>,
-    /// Whether the action takes a JSON body.
-    pub input: bool,
+    /// How the action's body input is encoded, if it takes one.
+    pub input: Option<InputMedia>,
+    /// `page`: a GET page; a signed-out browser is sent to the login page.
+    pub page: bool,
+}
+
+/// How an action's body input is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputMedia {
+    /// `Json<T>`: `application/json`.
+    Json,
+    /// `Form<T>`: `application/x-www-form-urlencoded`, an HTML form.
+    Form,
+}
+
+impl InputMedia {
+    /// `"json"` or `"form"`, as the manifest writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            InputMedia::Json => "json",
+            InputMedia::Form => "form",
+        }
+    }
 }
 
 /// An action's policy form.
@@ -123,8 +144,14 @@ pub struct ActionInfo {
     /// The permission a second person needs to approve each call, if the
     /// action needs approval.
     pub approval: Option<&'static str>,
-    /// JSON body limit in bytes, if the action takes a body.
+    /// `"json"` or `"form"`: how the action's body input is encoded, if it
+    /// takes one.
+    pub input: Option<&'static str>,
+    /// Body limit in bytes, if the action takes a body.
     pub body_limit: Option<usize>,
+    /// Whether the action is a page: a signed-out browser is sent to the
+    /// login page instead of getting a 401.
+    pub page: bool,
 }
 
 impl PolicyKind {
@@ -156,7 +183,8 @@ impl ActionSpec {
         acr_values: "",
         approval: None,
         body_limit: None,
-        input: false,
+        input: None,
+        page: false,
     };
 
     pub(crate) fn info(&self, method: &str, path: &str, app_window: u64, default_limit: usize) -> ActionInfo {
@@ -192,7 +220,9 @@ impl ActionSpec {
             binding: self.binding.iter().map(|(claim, value)| format!("{claim}={value}")).collect(),
             acr: self.acr.to_vec(),
             approval: self.approval,
-            body_limit: self.input.then_some(self.body_limit.unwrap_or(default_limit)),
+            input: self.input.map(InputMedia::as_str),
+            body_limit: self.input.map(|_| self.body_limit.unwrap_or(default_limit)),
+            page: self.page,
         }
     }
 }

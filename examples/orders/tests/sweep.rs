@@ -96,6 +96,8 @@ async fn every_action_of_the_orders_app_holds() {
     let audit_log = dir.path().join("audit.jsonl");
     let settings = app::Settings {
         audit_log: Some(audit_log.clone()),
+        audit_key: None,
+        audit_durable: false,
         probe_threshold: 0,
         reauth_window: Duration::from_secs(300),
         secure_cookies: false,
