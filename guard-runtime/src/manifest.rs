@@ -67,9 +67,9 @@ pub struct Entry {
     pub binding: Vec<String>,
     /// Accepted authentication context classes (empty: any).
     pub acr: Vec<String>,
-    /// Who must approve a call before the body runs (the two-person rule),
-    /// when the action requires approval. Filled from `ActionInfo` once it
-    /// carries the approval; `None` until then.
+    /// The permission a second person needs to approve each call before
+    /// the body runs (the two-person rule), when the action requires
+    /// approval.
     pub approval: Option<String>,
 }
 
@@ -106,8 +106,7 @@ impl Entry {
             check: info.check.map(str::to_owned),
             binding: info.binding.clone(),
             acr: owned(&info.acr),
-            // The approval key is not part of `ActionInfo` yet: this is its place.
-            approval: None,
+            approval: info.approval.map(str::to_owned),
         }
     }
 

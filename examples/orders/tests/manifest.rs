@@ -29,7 +29,8 @@ async fn the_checked_in_manifest_is_the_codes() {
 #[tokio::test]
 async fn a_widened_policy_fails_with_a_readable_diff() {
     // What a change to the code would do: capture_payment accepts agents,
-    // delete_order becomes public, a new refund action appears.
+    // delete_order becomes public, a new purge action appears, and refunds
+    // no longer need a second admin.
     let mut code = code_manifest();
     let capture = code.actions.iter_mut().find(|a| a.name == "capture_payment").expect("capture_payment");
     capture.callers.push("agent".into());
@@ -37,23 +38,26 @@ async fn a_widened_policy_fails_with_a_readable_diff() {
     delete.policy = "public".into();
     delete.requires.clear();
     delete.public_reason = Some("cleanup script".into());
-    let mut refund = code.actions[0].clone();
-    refund.name = "refund_order".into();
-    refund.policy = "requires".into();
-    refund.requires = vec!["orders:refund".into()];
-    refund.method = "POST".into();
-    refund.path = "/orders/{id}/refund".into();
-    code.actions.push(refund);
+    let mut purge = code.actions[0].clone();
+    purge.name = "purge_orders".into();
+    purge.policy = "requires".into();
+    purge.requires = vec!["orders:purge".into()];
+    purge.method = "POST".into();
+    purge.path = "/orders/purge".into();
+    code.actions.push(purge);
+    let refund = code.actions.iter_mut().find(|a| a.name == "refund_order").expect("refund_order");
+    refund.approval = None;
     let stale = code.check_file(CHECKED_IN).expect_err("the file no longer matches");
     let text = stale.to_string();
     for line in [
         "capture_payment: callers widened [service] → [service, agent]",
         "delete_order: now public (cleanup script)",
-        "new action refund_order: requires orders:refund on POST /orders/{id}/refund",
+        "new action purge_orders: requires orders:purge on POST /orders/purge",
+        "refund_order: approval dropped orders:approve → none",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
-    assert_eq!(stale.changes.len(), 3, "{text}");
+    assert_eq!(stale.changes.len(), 4, "{text}");
 }
 
 #[test]
