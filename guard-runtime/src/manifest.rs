@@ -4,9 +4,9 @@
 //! [`Manifest::new`] renders the mounted actions (and the declared public
 //! routes) into a stable form: one entry per action, sorted by name, pretty
 //! JSON with a fixed field order. [`diff`] compares two manifests and says
-//! what changed in words: `capture_payment: callers widened [service] →
-//! [service, agent]`, `delete_order: now public`, `new action refund_order:
-//! requires orders:refund`.
+//! what changed in words: "capture_payment: callers widened [service] →
+//! [service, agent]", "delete_order: now public", "new action refund_order:
+//! requires orders:refund".
 //!
 //! ```no_run
 //! # fn demo(actions: &guard_runtime::Actions) {
@@ -67,9 +67,8 @@ pub struct Entry {
     pub binding: Vec<String>,
     /// Accepted authentication context classes (empty: any).
     pub acr: Vec<String>,
-    /// The permission a second person needs to approve each call before
-    /// the body runs (the two-person rule), when the action requires
-    /// approval.
+    /// Who must approve a call before the body runs (the two-person rule),
+    /// when the action requires approval.
     pub approval: Option<String>,
 }
 

@@ -7,6 +7,8 @@ use guard_runtime::authn::{Sessions, Tokens};
 use guard_runtime::ActionInfo;
 use sqlx::SqlitePool;
 
+use crate::lockouts::Lockouts;
+use crate::recent::RecentDecisions;
 use crate::store_choice::SharedSessionStore;
 
 #[derive(Clone)]
@@ -24,4 +26,8 @@ pub struct AppState {
     /// Lists, approves and denies approval requests (refunds), by guard's
     /// rules, over the store the guard uses.
     pub approvals: Approvals,
+    /// The latest audit records, for the audit page.
+    pub recent: RecentDecisions,
+    /// Who the probing limit locks out now, for the audit page.
+    pub lockouts: Lockouts,
 }

@@ -177,6 +177,12 @@ impl Stores {
         }
     }
 
+    /// Whether the denial counters live in a shared store (which cannot
+    /// list who is locked out).
+    pub fn shares_denials(&self) -> bool {
+        self.shared.is_some()
+    }
+
     /// Puts the approval requests in their store, and the replay keys and
     /// denial counters in the shared store, if any.
     pub fn apply<S: Clone + Send + Sync + 'static>(&self, actions: Actions<S>) -> Actions<S> {

@@ -29,8 +29,7 @@ async fn the_checked_in_manifest_is_the_codes() {
 #[tokio::test]
 async fn a_widened_policy_fails_with_a_readable_diff() {
     // What a change to the code would do: capture_payment accepts agents,
-    // delete_order becomes public, a new purge action appears, and refunds
-    // no longer need a second admin.
+    // delete_order becomes public, a new export action appears.
     let mut code = code_manifest();
     let capture = code.actions.iter_mut().find(|a| a.name == "capture_payment").expect("capture_payment");
     capture.callers.push("agent".into());
@@ -38,26 +37,24 @@ async fn a_widened_policy_fails_with_a_readable_diff() {
     delete.policy = "public".into();
     delete.requires.clear();
     delete.public_reason = Some("cleanup script".into());
-    let mut purge = code.actions[0].clone();
-    purge.name = "purge_orders".into();
-    purge.policy = "requires".into();
-    purge.requires = vec!["orders:purge".into()];
-    purge.method = "POST".into();
-    purge.path = "/orders/purge".into();
-    code.actions.push(purge);
-    let refund = code.actions.iter_mut().find(|a| a.name == "refund_order").expect("refund_order");
-    refund.approval = None;
+    let mut export = code.actions[0].clone();
+    export.name = "export_orders".into();
+    export.policy = "requires".into();
+    export.requires = vec!["orders:export".into()];
+    export.public_reason = None;
+    export.method = "GET".into();
+    export.path = "/orders/export".into();
+    code.actions.push(export);
     let stale = code.check_file(CHECKED_IN).expect_err("the file no longer matches");
     let text = stale.to_string();
     for line in [
         "capture_payment: callers widened [service] → [service, agent]",
         "delete_order: now public (cleanup script)",
-        "new action purge_orders: requires orders:purge on POST /orders/purge",
-        "refund_order: approval dropped orders:approve → none",
+        "new action export_orders: requires orders:export on GET /orders/export",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
-    assert_eq!(stale.changes.len(), 4, "{text}");
+    assert_eq!(stale.changes.len(), 3, "{text}");
 }
 
 #[test]

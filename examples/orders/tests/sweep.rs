@@ -113,7 +113,7 @@ async fn every_action_of_the_orders_app_holds() {
     let customer = |name: &str| Delegation { user: name.into(), roles: vec!["customer".into()] };
     let manifest =
         served_manifest(&router, "/admin/actions", &login(&pool, carol.clone()).await).await.expect("manifest");
-    assert_eq!(manifest.len(), 22, "every mounted action");
+    assert_eq!(manifest.len(), 30, "every mounted action");
 
     // A logged-out session: worked once, revoked server-side.
     let logged_out = login(&pool, alice.clone()).await;
@@ -233,6 +233,12 @@ async fn every_action_of_the_orders_app_holds() {
             ActionFixture::new().body(json!({ "item": "tea", "quantity": 1, "address": "1 Main St" })),
         )
         .action("change_address", ActionFixture::new().body(json!({ "address": "2 Side St" })))
+        // The pages' form routes: the same fields, sent as a form.
+        .action(
+            "create_order_form",
+            ActionFixture::new().body(json!({ "item": "tea", "quantity": 1, "address": "1 Main St" })),
+        )
+        .action("change_address_form", ActionFixture::new().body(json!({ "address": "2 Side St" })))
         .action("reauth", ActionFixture::new().body(json!({ "password": "not-checked" })))
         .action(
             "change_password",
