@@ -162,9 +162,9 @@ async fn every_decision_is_one_complete_audit_line() {
         request_ids.push(resp.header("x-request-id").expect("x-request-id").to_owned());
     }
     let dir = app.stop(); // graceful: flushes the audit log
-                          // The chain's own lines (its epoch) are no decisions.
-    let records: Vec<_> =
-        read_audit(&dir.path().join("audit.jsonl")).into_iter().filter(|r| r.get("decision").is_some()).collect();
+    let lines = read_audit(&dir.path().join("audit.jsonl"));
+    // The chain's own lines (its epoch) are no decisions.
+    let records: Vec<_> = lines.into_iter().filter(|r| r.get("decision").is_some()).collect();
     assert_eq!(records.len(), 8, "one line per decision: {records:#?}");
     let fields = [
         "ts",
