@@ -363,7 +363,7 @@ async fn audit_allow(
 /// An approval's first call: stores the request and answers 202 with it.
 /// The audit record's place is reserved first, so a stored request always
 /// has its record (and a full audit queue stores nothing).
-async fn ask(facts: &mut Facts, action: &Mounted, request: ApprovalRequest) -> Response {
+async fn ask(facts: &mut Facts, action: &Mounted, request: Box<ApprovalRequest>) -> Response {
     let rt = &*action.rt;
     let place = match rt.auditor.reserve().await {
         Ok(place) => place,
@@ -376,7 +376,7 @@ async fn ask(facts: &mut Facts, action: &Mounted, request: ApprovalRequest) -> R
         drop(place);
         return facts.refuse(action, Refusal::from(err)).await;
     }
-    let answer = (StatusCode::ACCEPTED, Json(request)).into_response();
+    let answer = (StatusCode::ACCEPTED, Json(*request)).into_response();
     facts.held(action, place, answer).await
 }
 

@@ -37,7 +37,8 @@ pub(crate) struct Binding<'a> {
 #[derive(Debug)]
 pub(crate) enum Outcome {
     /// No approval id: this request is to be stored and answered with 202.
-    Ask(ApprovalRequest),
+    /// Boxed: the rare path's record stays out of every request's future.
+    Ask(Box<ApprovalRequest>),
     /// An approved request bound to this call: its id, to claim at step 10.
     Approved(String),
 }
@@ -49,7 +50,7 @@ pub(crate) async fn check(
     parts: &Parts,
     binding: Binding<'_>,
 ) -> Verdict<Outcome> {
-    let Some(id) = header(parts)? else { return ask(binding, ttl).map(Outcome::Ask) };
+    let Some(id) = header(parts)? else { return ask(binding, ttl).map(|request| Outcome::Ask(Box::new(request))) };
     // Unknown, expired and bound to anything else all read the same: the
     // caller learns nothing about requests that are not its own.
     let invalid = || Refusal::code(Code::ApprovalInvalid);

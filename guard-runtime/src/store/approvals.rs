@@ -135,12 +135,15 @@ pub trait ApprovalStore: Send + Sync + 'static {
     fn pending<'a>(&'a self, tenant: &'a str) -> StoreFuture<'a, Result<Vec<ApprovalRequest>, StoreError>>;
 }
 
+/// Each request with the time it may be forgotten.
+type Kept = HashMap<String, (ApprovalRequest, SystemTime)>;
+
 /// In-process [`ApprovalStore`]: one instance only.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryApprovalStore {
     /// Each request with the time it may be forgotten: past that, it
     /// reads as unknown (as a network store's, gone by then, would).
-    requests: Arc<Mutex<(HashMap<String, (ApprovalRequest, SystemTime)>, Sweeper)>>,
+    requests: Arc<Mutex<(Kept, Sweeper)>>,
 }
 
 impl MemoryApprovalStore {
@@ -149,10 +152,7 @@ impl MemoryApprovalStore {
         Self::default()
     }
 
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&mut HashMap<String, (ApprovalRequest, SystemTime)>, SystemTime) -> T,
-    ) -> Result<T, StoreError> {
+    fn with<T>(&self, f: impl FnOnce(&mut Kept, SystemTime) -> T) -> Result<T, StoreError> {
         let now = SystemTime::now();
         let mut guard = self.requests.lock().map_err(|_| StoreError::new("approval store", "lock poisoned"))?;
         let (requests, sweeper) = &mut *guard;
