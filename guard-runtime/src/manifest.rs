@@ -106,7 +106,9 @@ impl Entry {
             check: info.check.map(str::to_owned),
             binding: info.binding.clone(),
             acr: owned(&info.acr),
-            // The approval key is not part of `ActionInfo` yet: this is its place.
+            // APPROVAL: `ActionInfo` has no approval field yet (the two-person
+            // rule is built beside this); once it has, fill this from it, and
+            // `diff` already words the change ("approval added none → …").
             approval: None,
         }
     }
