@@ -4,9 +4,9 @@
 //! [`Manifest::new`] renders the mounted actions (and the declared public
 //! routes) into a stable form: one entry per action, sorted by name, pretty
 //! JSON with a fixed field order. [`diff`] compares two manifests and says
-//! what changed in words: "capture_payment: callers widened [service] →
-//! [service, agent]", "delete_order: now public", "new action refund_order:
-//! requires orders:refund".
+//! what changed in words: `capture_payment: callers widened [service] →
+//! [service, agent]`, `delete_order: now public`, `new action refund_order:
+//! requires orders:refund`.
 //!
 //! ```no_run
 //! # fn demo(actions: &guard_runtime::Actions) {
