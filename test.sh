@@ -12,11 +12,15 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # What the tests need: one line per Debian package, with the test that
-# shows it is already there. A later need (chromium, say) is one more line.
+# shows it is already there.
 needs=(
   # package      present when
   "redis-server  command -v redis-server"
   "postgresql    compgen -G '/usr/lib/postgresql/*/bin/initdb'"
+  # The orders app's browser tests (examples/orders/tests/browser):
+  # headless Chromium and its WebDriver server.
+  "chromium        command -v chromium"
+  "chromium-driver command -v chromedriver"
 )
 
 # Set up before a package is installed, by package name (optional).

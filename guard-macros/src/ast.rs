@@ -10,10 +10,30 @@ pub(crate) enum Role<'a> {
     Authorized,
     /// `grant: Grant<P>`: a typed grant of `P`.
     Grant(&'a Type),
-    /// `Json(input): Json<T>`: the strictly decoded body.
-    Json(&'a Type),
+    /// `Json(input): Json<T>` or `Form(input): Form<T>`: the strictly
+    /// decoded body.
+    Body(BodyKind, &'a Type),
     /// Any other axum `FromRequestParts` extractor.
     Extractor,
+}
+
+/// How a body input is encoded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    /// `application/json`.
+    Json,
+    /// `application/x-www-form-urlencoded`, an HTML form.
+    Form,
+}
+
+impl BodyKind {
+    /// The wrapper's name, as the user writes it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            BodyKind::Json => "Json",
+            BodyKind::Form => "Form",
+        }
+    }
 }
 
 pub(crate) struct Param<'a> {
@@ -78,7 +98,8 @@ fn role_of(ty: &Type) -> Role<'_> {
     match (last.ident.to_string().as_str(), single_arg) {
         ("Authorized", None) => Role::Authorized,
         ("Grant", Some(permission)) => Role::Grant(permission),
-        ("Json", Some(input)) => Role::Json(input),
+        ("Json", Some(input)) => Role::Body(BodyKind::Json, input),
+        ("Form", Some(input)) => Role::Body(BodyKind::Form, input),
         _ => Role::Extractor,
     }
 }

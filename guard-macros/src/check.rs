@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, ToTokens};
 use syn::{ItemFn, LitStr, Path};
 
-use crate::ast::{Action, Param, Role};
+use crate::ast::{Action, BodyKind, Param, Role};
 use crate::attr::{Args, Fresh, Keyed};
 use crate::ctxt::Ctxt;
 
@@ -49,7 +49,11 @@ pub(crate) struct Valid<'a> {
     pub(crate) bind: Vec<(String, String)>,
     /// `acr = [...]`.
     pub(crate) acr: Vec<String>,
+    /// `approval = "..."`: the approver's permission.
+    pub(crate) approval: Option<String>,
     pub(crate) limit: Option<usize>,
+    /// `page`: a signed-out browser is sent to the login page.
+    pub(crate) page: bool,
 }
 
 pub(crate) fn validate<'a>(cx: &mut Ctxt, args: Args, action: Action<'a>) -> Option<Valid<'a>> {
@@ -58,12 +62,23 @@ pub(crate) fn validate<'a>(cx: &mut Ctxt, args: Args, action: Action<'a>) -> Opt
         refuse_with_public(cx, &args);
     }
     check_params(cx, &action, policy.as_ref());
+    check_page(cx, &args);
     // A public action's `owner`/`tenant` is already refused above; checking
     // where its key comes from would only repeat the error.
     let object = match policy {
         Some(Policy::Public(_)) => None,
         _ => object(cx, &args, &action, policy.as_ref()),
     };
+    if let (Some(approval), None, false) = (&args.approval, &object, matches!(policy, Some(Policy::Public(_)))) {
+        // Only say so when the object itself is not in error already.
+        if args.owner.is_none() && args.tenant.is_none() {
+            cx.error(
+                approval.key,
+                "an approval is given for one object, so the approver knows what they approve and the retry cannot \
+                 use it on another: add `owner = \"...\"` or `tenant = \"...\"` naming the object",
+            );
+        }
+    }
     if cx.has_errors() {
         return None;
     }
@@ -90,7 +105,9 @@ pub(crate) fn validate<'a>(cx: &mut Ctxt, args: Args, action: Action<'a>) -> Opt
             .map(|b| b.value.into_iter().map(|(name, value)| (name, value.value())).collect())
             .unwrap_or_default(),
         acr: args.acr.map(|a| a.value.iter().map(LitStr::value).collect()).unwrap_or_default(),
+        approval: args.approval.map(|a| a.value.value()),
         limit: args.limit.map(|l| l.value),
+        page: args.page.is_some(),
     })
 }
 
@@ -159,6 +176,25 @@ fn refuse_with_public(cx: &mut Ctxt, args: &Args) {
     refuse(args.check.as_ref().map(|k| k.key), "check");
     refuse(args.bind.as_ref().map(|k| k.key), "bind");
     refuse(args.acr.as_ref().map(|k| k.key), "acr");
+    refuse(args.approval.as_ref().map(|k| k.key), "approval");
+    refuse(args.page.as_ref().map(|k| k.key), "page");
+}
+
+/// `page` is for what a browser navigates to: a GET. A form post or an API
+/// call that meets a signed-out caller answers 401; sending it to a login
+/// page would lose what it posted.
+fn check_page(cx: &mut Ctxt, args: &Args) {
+    let (Some(page), Some(route)) = (&args.page, &args.route) else { return };
+    if route.method != "GET" {
+        cx.error(
+            page.key,
+            format_args!(
+                "`page` is for a page a browser opens with GET, and this route is `{}`: a signed-out form post answers 401, \
+                 so drop `page` here, and put it on the GET page that shows the form",
+                route.method
+            ),
+        );
+    }
 }
 
 fn check_params(cx: &mut Ctxt, action: &Action, policy: Option<&Policy>) {
@@ -194,16 +230,30 @@ fn check_params(cx: &mut Ctxt, action: &Action, policy: Option<&Policy>) {
             }
         }
     }
-    let json: Vec<usize> =
-        action.params.iter().enumerate().filter(|(_, p)| matches!(p.role, Role::Json(_))).map(|(i, _)| i).collect();
-    for &i in json.iter().skip(1) {
-        cx.error_spanned(action.params[i].arg, "an action takes one JSON body: merge the inputs into one type");
+    let bodies: Vec<(usize, BodyKind)> = action
+        .params
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p.role {
+            Role::Body(kind, _) => Some((i, kind)),
+            _ => None,
+        })
+        .collect();
+    for &(i, _) in bodies.iter().skip(1) {
+        cx.error_spanned(
+            action.params[i].arg,
+            "an action reads one body: take one `Json<T>` or `Form<T>` input, and merge the inputs into one type",
+        );
     }
-    if let Some(&i) = json.first() {
+    // With two bodies, the error above is the one to fix first.
+    if let [(i, kind)] = bodies[..] {
         if i + 1 != action.params.len() {
             cx.error_spanned(
                 action.params[i].arg,
-                "the `Json` input consumes the body, so it must be the last parameter: move it to the end",
+                format_args!(
+                    "the `{}` input consumes the body, so it must be the last parameter: move it to the end",
+                    kind.name()
+                ),
             );
         }
     }
@@ -231,23 +281,23 @@ fn object(cx: &mut Ctxt, args: &Args, action: &Action, policy: Option<&Policy>) 
     };
     let resource = resource(cx, args, named, policy)?;
     let name = named.value.value();
-    let has_json = action.params.iter().any(|p| matches!(p.role, Role::Json(_)));
+    let has_body = action.params.iter().any(|p| matches!(p.role, Role::Body(..)));
     let key = match &args.route {
         // The route is given when mounting: `Actions::mount_at` checks it.
         None => Key::Path(name),
         Some(route) if route.params.contains(&name) => Key::Path(name),
-        Some(_) if has_json => Key::Input(named.value.clone()),
+        Some(_) if has_body => Key::Input(named.value.clone()),
         Some(route) => {
             let path = route.path.value();
             let message = if route.params.is_empty() {
                 format!(
-                    "`{key}` names `{name}`, but the route \"{path}\" has no parameters and the action takes no JSON input: \
-                     add `{{{name}}}` to the route, or take a `Json<T>` input whose type has a field `{name}`",
+                    "`{key}` names `{name}`, but the route \"{path}\" has no parameters and the action takes no `Json` or `Form` input: \
+                     add `{{{name}}}` to the route, or take a `Json<T>` (or `Form<T>`) input whose type has a field `{name}`",
                     key = if owner { "owner" } else { "tenant" },
                 )
             } else {
                 format!(
-                    "`{name}` is not a parameter of the route \"{path}\", and the action takes no JSON input: name one of {}",
+                    "`{name}` is not a parameter of the route \"{path}\", and the action takes no `Json` or `Form` input: name one of {}",
                     route.params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
                 )
             };

@@ -5,7 +5,7 @@ use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::Role;
+use crate::ast::{BodyKind, Role};
 use crate::attr::Fresh;
 use crate::check::{Key, Object, Policy, Valid};
 
@@ -93,8 +93,8 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                 });
                 call_args.push(quote!(#var));
             }
-            Role::Json(input) => {
-                input_ty = Some(input);
+            Role::Body(kind, input) => {
+                input_ty = Some((kind, input));
                 call_args.push(quote!(__guard_input));
             }
             Role::Extractor => {
@@ -115,9 +115,13 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
     // `json_input` requires `JsonInput`, spanned on the user's type: an
     // input that is not one is one error there, with that trait's message.
     let (input, read) = match input_ty {
-        Some(input) => {
+        Some((BodyKind::Json, input)) => {
             let private = respan(private.clone(), input.span());
             (quote!(#private::Json<#input>), quote_spanned!(input.span()=> #private::json_input::<#input>))
+        }
+        Some((BodyKind::Form, input)) => {
+            let private = respan(private.clone(), input.span());
+            (quote!(#private::Form<#input>), quote_spanned!(input.span()=> #private::form_input::<#input>))
         }
         None => (quote!(#private::NoInput), quote!(#private::no_input)),
     };
@@ -148,6 +152,13 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
         }
         None => quote!(#private::Option::None),
     };
+    // An action with `approval` binds each approval to its input's digest.
+    let digest = match (&action.approval, input_ty) {
+        (None, _) => quote!(#private::Option::None),
+        (Some(_), Some((BodyKind::Json, input))) => quote!(#private::Option::Some(#private::json_digest::<#input>)),
+        (Some(_), Some((BodyKind::Form, input))) => quote!(#private::Option::Some(#private::form_digest::<#input>)),
+        (Some(_), None) => quote!(#private::Option::Some(#private::no_input_digest)),
+    };
     let required_by_this_action = (!grant_checks.is_empty()).then(|| required_by_this_action(action));
     let extractors = quote!((#(#extractor_tys,)*));
     let guarded = match action.policy {
@@ -162,7 +173,7 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                 };
         },
         _ => quote! {
-            let __guard_plan = #private::Plan { read: #read, key: #key, check: #check };
+            let __guard_plan = #private::Plan { read: #read, key: #key, check: #check, digest: #digest };
             let ((#(#extractor_vars,)*), __guard_input, __guard_auth) =
                 match #private::run::<#extractors, #input, __S>(
                     &mut __guard_gate, &mut __guard_parts, &__guard_state, __guard_body, __guard_plan,
@@ -323,11 +334,21 @@ fn spec(action: &Valid, private: &TokenStream) -> TokenStream {
         fields.push(quote!(acr: &[#(#classes),*]));
         fields.push(quote!(acr_values: #values));
     }
+    if let Some(permission) = &action.approval {
+        fields.push(quote!(approval: #private::Option::Some(#permission)));
+    }
     if let Some(limit) = action.limit {
         fields.push(quote!(body_limit: #private::Option::Some(#limit)));
     }
-    if action.params.iter().any(|p| matches!(p.role, Role::Json(_))) {
-        fields.push(quote!(input: true));
+    if action.page {
+        fields.push(quote!(page: true));
+    }
+    if let Some(kind) = action.params.iter().find_map(|p| match p.role {
+        Role::Body(kind, _) => Some(kind),
+        _ => None,
+    }) {
+        let media = format_ident!("{}", kind.name());
+        fields.push(quote!(input: #private::Option::Some(#private::InputMedia::#media)));
     }
     quote! {
         #private::ActionSpec { #(#fields,)* ..#private::ActionSpec::NONE }

@@ -2,17 +2,21 @@
 //! [`ActionSpec`] it writes). Not public API: no stability promise.
 
 pub use crate::checks::{Denial, Refusal, Verdict};
+pub use crate::form::Form;
 pub use crate::gate::Gate;
 pub use crate::mount::{GuardedAction, Routed, Sealed};
 pub use crate::permission::is_required;
-pub use crate::pipeline::{json_input, no_input, run, run_public, KeyFn, NoInput, Plan, ReadFn};
+pub use crate::pipeline::{
+    form_digest, form_input, json_digest, json_input, no_input, no_input_digest, run, run_public, DigestFn, KeyFn,
+    NoInput, Plan, ReadFn,
+};
 pub use crate::principal::CallerSet;
 pub use crate::resolve::{
     owner_names_a_route_parameter_or_an_input_field_of, tenant_names_a_route_parameter_or_an_input_field_of, OwnerKey,
     TenantKey,
 };
 pub use crate::runtime::Mounted;
-pub use crate::spec::{ActionSpec, Fresh, KeySource, ObjectSpec, PolicyKind};
+pub use crate::spec::{ActionSpec, Fresh, InputMedia, KeySource, ObjectSpec, PolicyKind};
 pub use crate::BoxFuture;
 use crate::{CheckContext, CheckError};
 pub use axum::body::Body;
@@ -24,10 +28,10 @@ pub use core::{clone::Clone, marker::Send, marker::Sync, option::Option, result:
 pub use std::boxed::Box;
 pub use std::sync::Arc;
 
-/// A JSON input type: decoded strictly, then serialized back to find
-/// fields the client sent and the type does not know.
+/// A JSON or form input type: decoded strictly, then serialized back to
+/// find fields the client sent and the type does not know.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be an action's JSON input",
+    message = "`{Self}` cannot be an action's input",
     label = "an input type needs both `Deserialize` and `Serialize`",
     note = "add `#[derive(serde::Deserialize, serde::Serialize)]`: guard serializes the input back to refuse unknown fields, even through `#[serde(flatten)]`"
 )]

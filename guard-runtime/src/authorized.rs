@@ -31,6 +31,8 @@ pub struct Authorized {
 pub(crate) struct Proof {
     pub(crate) principal: std::sync::Arc<Principal>,
     pub(crate) session: Option<SessionId>,
+    /// The session's CSRF token, for the forms a page renders.
+    pub(crate) csrf_token: Option<String>,
     pub(crate) reach: Reach,
     pub(crate) required: &'static [&'static str],
     pub(crate) object: Option<ObjectMeta>,
@@ -68,6 +70,14 @@ impl Authorized {
     /// The session that authenticated the request, if it was a cookie session.
     pub fn session(&self) -> Option<&SessionId> {
         self.only_the_guard_builds_this.session.as_ref()
+    }
+
+    /// The session's CSRF token, if the caller came with a cookie session:
+    /// what a page puts in its forms' hidden [`CSRF_FIELD`](crate::CSRF_FIELD)
+    /// (or a script sends as `x-csrf-token`). `None` for bearer callers,
+    /// who need none.
+    pub fn csrf_token(&self) -> Option<&str> {
+        self.only_the_guard_builds_this.csrf_token.as_deref()
     }
 
     /// The object the action names, as its resolver described it.

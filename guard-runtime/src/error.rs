@@ -93,11 +93,24 @@ codes! {
     NotFound => NOT_FOUND, "not_found", probe: true, "No such resource.";
     /// 409: the replay key was already used.
     Replayed => CONFLICT, "replayed", probe: true, "This request key was already used.";
+    /// 403: the approval request the retry names is unknown, expired, or
+    /// bound to another action, object, requester or input.
+    ApprovalInvalid => FORBIDDEN, "approval_invalid", probe: true,
+        "This approval request does not exist, has expired, or was made for another request.";
+    /// 403: the approval request is still waiting for an approver.
+    ApprovalPending => FORBIDDEN, "approval_pending", probe: false,
+        "This request is waiting for a second person's approval.";
+    /// 403: an approver denied the approval request.
+    ApprovalDenied => FORBIDDEN, "approval_denied", probe: false, "This request was denied by an approver.";
+    /// 409: the approval was already used: it runs the action once.
+    ApprovalUsed => CONFLICT, "approval_used", probe: true, "This approval was already used.";
+    /// 409: an approver tried to decide a request that is no longer pending.
+    ApprovalDecided => CONFLICT, "approval_decided", probe: false, "This approval request was already decided.";
     /// 413: the body is over the action's limit.
     PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload_too_large", probe: false, "The request body is too large.";
     /// 415: the body is not `application/json`.
     UnsupportedMediaType => UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", probe: false,
-        "The request body must be application/json.";
+        "The request body's media type is not one this action accepts.";
     /// 422: the JSON does not fit the action's input type.
     InvalidInput => UNPROCESSABLE_ENTITY, "invalid_input", probe: false,
         "The request body does not fit this action's input.";
@@ -110,6 +123,19 @@ codes! {
 }
 
 impl Code {
+    /// Whether this is a refusal of the approval step or of an approver's
+    /// decision: audited even when a body answers it (a 409 too).
+    pub(crate) const fn is_approval(self) -> bool {
+        matches!(
+            self,
+            Code::ApprovalInvalid
+                | Code::ApprovalPending
+                | Code::ApprovalDenied
+                | Code::ApprovalUsed
+                | Code::ApprovalDecided
+        )
+    }
+
     /// The code for an HTTP status produced outside guard (an extractor's
     /// rejection, say), so that every refusal keeps the problem format.
     pub(crate) fn from_status(status: StatusCode) -> Code {
@@ -351,6 +377,7 @@ impl IntoResponse for ActionError {
             "detail": self.detail,
         });
         let mut response = (status, body.to_string()).into_response();
+        response.extensions_mut().insert(Problem { code: self.code, detail: self.detail });
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
@@ -365,6 +392,15 @@ impl IntoResponse for ActionError {
         }
         response
     }
+}
+
+/// A refusal's code and detail, riding along on its problem+json answer, so
+/// that the gate can write the same refusal as an HTML page for a browser
+/// (whether the guard or the action's body refused).
+#[derive(Clone, Debug)]
+pub(crate) struct Problem {
+    pub(crate) code: Code,
+    pub(crate) detail: Cow<'static, str>,
 }
 
 /// A store (sessions, tokens, replay keys, denial counters), resolver or

@@ -44,7 +44,9 @@
 //!     check = my_checks::order_is_new,     // async fn(&CheckContext<'_>) -> Result<(), CheckError>
 //!     bind(environment = "production"),  // claims the credential must carry (403 binding_failed)
 //!     acr = ["phr"],                       // authentication classes accepted (401 with a step-up challenge)
-//!     limit = "16KiB",                     // JSON body limit (default 64 KiB)
+//!     approval = "orders:approve",         // a second person holding this approves each call (202 first)
+//!     limit = "16KiB",                     // body limit (default 64 KiB)
+//!     page,                                // a GET page: signed out, a browser goes to the login page
 //!     state = AppState,                    // state the parameters are checked against (default: a State<T>'s T)
 //! )]
 //! ```
@@ -52,8 +54,18 @@
 //! Exactly one policy form is required: `requires`, `authenticated` or
 //! `public = "why this is safe"`. A guarded action takes an [`Authorized`]
 //! parameter; it may take typed [`Grant`]s for the permissions it requires,
-//! a single `Json<T>` input as its last parameter (`T: Deserialize +
-//! Serialize`), and any axum `FromRequestParts` extractor.
+//! a single `Json<T>` or [`Form<T>`] input as its last parameter (`T:
+//! Deserialize + Serialize`), and any axum `FromRequestParts` extractor.
+//!
+//! # Pages and forms
+//!
+//! `page` marks a guarded GET page: a signed-out browser is sent to the
+//! login page (303 to `/login?next=…`, see `Actions::login_page`), while
+//! an action that is not a page still answers 401. A form posts a
+//! [`Form<T>`] with the session's CSRF token ([`Authorized::csrf_token`])
+//! in the hidden field [`CSRF_FIELD`]. A refusal of a request that prefers
+//! `text/html` is an HTML page with the same status and `code`
+//! ([`html`]); API clients keep problem+json.
 //!
 //! # Request pipeline
 //!
@@ -65,15 +77,18 @@
 //! 2. caller kind (403 `wrong_caller_kind`);
 //! 3. freshness, for sessions, and `acr` (401 `reauth_required`, with the
 //!    RFC 9470 step-up challenge);
-//! 4. CSRF, for cookie sessions on unsafe methods (403 `csrf_failed`);
+//! 4. CSRF, for cookie sessions on unsafe methods: the token in a header
+//!    or a form's hidden field (403 `csrf_failed`);
 //! 5. replay header present (400 `bad_request`);
 //! 6. permission (403 `forbidden`), then credential binding (403
 //!    `binding_failed`);
 //! 7. input: extractors, then the body (400/413/415/422);
 //! 8. tenant and owner (404 `not_found`, identical to a missing object);
-//! 9. custom check (403 `forbidden`);
-//! 10. the replay key claimed (409 `replayed`), the allow audited, then
-//!     the body.
+//! 9. custom check (403 `forbidden`); then, for `approval`, the first call
+//!    answers 202 with an approval request and the retry needs it approved
+//!    (403 `approval_invalid`, `approval_pending`, `approval_denied`);
+//! 10. the approval and the replay key claimed (409 `approval_used`,
+//!     `replayed`), the allow audited, then the body.
 //!
 //! Any store, resolver or audit failure answers 503 `unavailable` and the
 //! body never runs.
@@ -81,6 +96,7 @@
 #![deny(unreachable_pub, unsafe_code)]
 
 mod accounted;
+pub mod approval;
 pub mod audit;
 pub mod authn;
 mod authorized;
@@ -88,8 +104,10 @@ mod checks;
 mod claims;
 mod error;
 mod fast_map;
+mod form;
 mod gate;
 mod hex;
+pub mod html;
 pub mod manifest;
 mod mount;
 mod parameter;
@@ -114,8 +132,10 @@ pub use audit::{AuditSink, DecisionRecord};
 pub use authn::Authenticator;
 pub use authorized::{Authorized, CheckContext, CheckError, Grant};
 pub use axum::Json;
+pub use checks::csrf::CSRF_FIELD;
 pub use claims::Claims;
 pub use error::{ActionError, AppCode, Code, StepUp, StoreError};
+pub use form::Form;
 pub use guard_macros::action;
 pub use mount::{not_found, Actions, AuditHandle, GuardedAction, Routed};
 pub use parameter::{ActionParameter, ActionParameters};

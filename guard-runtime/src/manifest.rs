@@ -68,8 +68,7 @@ pub struct Entry {
     /// Accepted authentication context classes (empty: any).
     pub acr: Vec<String>,
     /// Who must approve a call before the body runs (the two-person rule),
-    /// when the action requires approval. Filled from `ActionInfo` once it
-    /// carries the approval; `None` until then.
+    /// when the action requires approval.
     pub approval: Option<String>,
 }
 
@@ -106,10 +105,7 @@ impl Entry {
             check: info.check.map(str::to_owned),
             binding: info.binding.clone(),
             acr: owned(&info.acr),
-            // APPROVAL: `ActionInfo` has no approval field yet (the two-person
-            // rule is built beside this); once it has, fill this from it, and
-            // `diff` already words the change ("approval added none → …").
-            approval: None,
+            approval: info.approval.map(str::to_owned),
         }
     }
 

@@ -11,13 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 
+use crate::approval::{ApprovalResolver, Approvals, RESOURCE};
 use crate::audit::Auditor;
 use crate::checks::object::ObjectRule;
 use crate::checks::probing;
 use crate::manifest::{Manifest, PublicRoute};
 use crate::runtime::{Mounted, Runtime};
 use crate::spec::{ActionInfo, ActionSpec, KeySource, ObjectSpec};
-use crate::store::{DenialStore, ReplayStore};
+use crate::store::{ApprovalStore, DenialStore, ReplayStore};
 use crate::{Accounted, ActionError, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError};
 
 mod sealed {
@@ -148,8 +149,14 @@ where
     /// probing limit 20 denials a minute, re-authentication window 5
     /// minutes, JSON bodies up to 64 KiB, origin checked against `Host`.
     pub fn new(policy: impl Policy, authenticator: impl Authenticator, resolvers: Resolvers) -> Self {
+        let rt = Runtime::new(Arc::new(policy), Arc::new(authenticator));
+        assert!(
+            resolvers.get(RESOURCE).is_none(),
+            "the resource `{RESOURCE}` is guard's (the approval requests): register your resolver under another name"
+        );
+        let resolvers = resolvers.with(RESOURCE, ApprovalResolver(rt.approvals.clone()));
         Actions {
-            rt: Runtime::new(Arc::new(policy), Arc::new(authenticator)),
+            rt,
             resolvers,
             routes: Vec::new(),
             manifest: Vec::new(),
@@ -183,6 +190,38 @@ where
         self
     }
 
+    /// Where approval requests are kept (default: in-process), for actions
+    /// with `approval = "..."`; it also backs the `approvals` resolver
+    /// (see [`approval`](crate::approval)).
+    ///
+    /// # Panics
+    ///
+    /// If an action is already mounted: it would keep the old store.
+    pub fn approval_store(mut self, store: impl ApprovalStore) -> Self {
+        assert!(
+            self.routes.is_empty(),
+            "set `approval_store` before mounting actions: mounted ones keep the old store"
+        );
+        self.rt.approvals = Arc::new(store);
+        self.resolvers =
+            std::mem::take(&mut self.resolvers).with(RESOURCE, ApprovalResolver(self.rt.approvals.clone()));
+        self
+    }
+
+    /// How long an approval request stays open (default 1 hour, at least
+    /// 1 second): unused by then, it expires.
+    pub fn approval_ttl(mut self, ttl: Duration) -> Self {
+        self.rt.approval_ttl = ttl.max(Duration::from_secs(1));
+        self
+    }
+
+    /// The app's handle to list, approve and deny approval requests, over
+    /// the store and policy the guard uses. Take it after
+    /// [`approval_store`](Actions::approval_store).
+    pub fn approvals(&self) -> Approvals {
+        Approvals { store: self.rt.approvals.clone(), policy: self.rt.policy.clone() }
+    }
+
     /// After `threshold` denials inside `window`, a principal (or, when
     /// unauthenticated, a client address) gets 429 until the window ends.
     /// `0` turns probing detection off.
@@ -197,7 +236,8 @@ where
         self
     }
 
-    /// The default JSON body limit in bytes (default 64 KiB).
+    /// The default body limit in bytes, for `Json` and `Form` inputs
+    /// (default 64 KiB).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.rt.body_limit = bytes;
         self
@@ -207,6 +247,32 @@ where
     /// as `https://app.example.com`. Default: the request's own `Host`.
     pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.rt.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Where a signed-out browser on a `page` is sent (default `/login`):
+    /// 303 to `{path}?next={the page}`. The login form should redirect to
+    /// `next` only through [`html::safe_next`](crate::html::safe_next).
+    ///
+    /// # Panics
+    ///
+    /// If `path` is not a local path such as `/login` (a login page on
+    /// another host would hand it every `next`).
+    pub fn login_page(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        assert!(
+            crate::html::safe_next(&path).is_some(),
+            "Actions::login_page({path:?}): the login page is a local path, like \"/login\""
+        );
+        self.rt.login_page = path.into();
+        self
+    }
+
+    /// How a refusal is written for a browser (a request that prefers
+    /// `text/html`): default [`html::default_error_page`](crate::html::default_error_page).
+    /// The status, the headers and the audit record stay the guard's.
+    pub fn error_page(mut self, render: crate::html::RenderErrorPage) -> Self {
+        self.rt.error_page = render;
         self
     }
 

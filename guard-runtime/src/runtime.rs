@@ -7,9 +7,12 @@ use std::time::Duration;
 use crate::audit::{Auditor, TracingSink};
 use crate::checks::object::ObjectRule;
 use crate::checks::probing;
+use crate::html::RenderErrorPage;
 use crate::request_id::RequestIds;
 use crate::spec::{ActionSpec, Fresh};
-use crate::store::{DenialStore, MemoryDenialStore, MemoryReplayStore, ReplayStore};
+use crate::store::{
+    ApprovalStore, DenialStore, MemoryApprovalStore, MemoryDenialStore, MemoryReplayStore, ReplayStore,
+};
 use crate::{Authenticator, Policy};
 
 /// Everything the pipeline needs, set by `Actions`' builder methods and
@@ -20,6 +23,9 @@ pub(crate) struct Runtime {
     pub(crate) policy: Arc<dyn Policy>,
     pub(crate) replay: Arc<dyn ReplayStore>,
     pub(crate) denials: Arc<dyn DenialStore>,
+    pub(crate) approvals: Arc<dyn ApprovalStore>,
+    /// How long an approval request stays open.
+    pub(crate) approval_ttl: Duration,
     pub(crate) auditor: Arc<Auditor>,
     pub(crate) probing: probing::Limit,
     pub(crate) reauth_window: Duration,
@@ -27,6 +33,10 @@ pub(crate) struct Runtime {
     pub(crate) body_limit: usize,
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) request_ids: RequestIds,
+    /// Where a signed-out browser on a `page` is sent.
+    pub(crate) login_page: Arc<str>,
+    /// How a refusal is written for a browser.
+    pub(crate) error_page: RenderErrorPage,
 }
 
 impl Runtime {
@@ -37,6 +47,8 @@ impl Runtime {
             policy,
             replay: Arc::new(MemoryReplayStore::new()),
             denials: Arc::new(MemoryDenialStore::new()),
+            approvals: Arc::new(MemoryApprovalStore::new()),
+            approval_ttl: crate::approval::DEFAULT_TTL,
             auditor: Arc::new(Auditor::new(Arc::new(TracingSink), 4096)),
             probing: probing::Limit { threshold: 20, window: Duration::from_secs(60) },
             reauth_window: Duration::from_secs(300),
@@ -44,6 +56,8 @@ impl Runtime {
             body_limit: 64 * 1024,
             allowed_origins: Vec::new(),
             request_ids: RequestIds::new(),
+            login_page: Arc::from("/login"),
+            error_page: crate::html::default_error_page,
         }
     }
 
@@ -56,7 +70,7 @@ impl Runtime {
         }
     }
 
-    /// The action's JSON body limit: its own, or the app's.
+    /// The action's body limit: its own, or the app's.
     pub(crate) fn body_limit(&self, spec: &ActionSpec) -> usize {
         spec.body_limit.unwrap_or(self.body_limit)
     }

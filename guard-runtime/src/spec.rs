@@ -35,10 +35,34 @@ pub struct ActionSpec {
     pub acr: &'static [&'static str],
     /// `acr` as the RFC 9470 challenge names it, space-separated.
     pub acr_values: &'static str,
-    /// The JSON body limit in bytes, if the action overrides the default.
+    /// `approval = "..."`: the permission a second person needs to approve
+    /// each call (the two-person rule).
+    pub approval: Option<&'static str>,
+    /// The body limit in bytes, if the action overrides the default.
     pub body_limit: Option<usize>,
-    /// Whether the action takes a JSON body.
-    pub input: bool,
+    /// How the action's body input is encoded, if it takes one.
+    pub input: Option<InputMedia>,
+    /// `page`: a GET page; a signed-out browser is sent to the login page.
+    pub page: bool,
+}
+
+/// How an action's body input is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputMedia {
+    /// `Json<T>`: `application/json`.
+    Json,
+    /// `Form<T>`: `application/x-www-form-urlencoded`, an HTML form.
+    Form,
+}
+
+impl InputMedia {
+    /// `"json"` or `"form"`, as the manifest writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            InputMedia::Json => "json",
+            InputMedia::Form => "form",
+        }
+    }
 }
 
 /// An action's policy form.
@@ -117,8 +141,17 @@ pub struct ActionInfo {
     pub binding: Vec<String>,
     /// Authentication context classes accepted (empty: any).
     pub acr: Vec<&'static str>,
-    /// JSON body limit in bytes, if the action takes a body.
+    /// The permission a second person needs to approve each call, if the
+    /// action needs approval.
+    pub approval: Option<&'static str>,
+    /// `"json"` or `"form"`: how the action's body input is encoded, if it
+    /// takes one.
+    pub input: Option<&'static str>,
+    /// Body limit in bytes, if the action takes a body.
     pub body_limit: Option<usize>,
+    /// Whether the action is a page: a signed-out browser is sent to the
+    /// login page instead of getting a 401.
+    pub page: bool,
 }
 
 impl PolicyKind {
@@ -148,8 +181,10 @@ impl ActionSpec {
         binding: &[],
         acr: &[],
         acr_values: "",
+        approval: None,
         body_limit: None,
-        input: false,
+        input: None,
+        page: false,
     };
 
     pub(crate) fn info(&self, method: &str, path: &str, app_window: u64, default_limit: usize) -> ActionInfo {
@@ -184,7 +219,10 @@ impl ActionSpec {
             check: self.check,
             binding: self.binding.iter().map(|(claim, value)| format!("{claim}={value}")).collect(),
             acr: self.acr.to_vec(),
-            body_limit: self.input.then_some(self.body_limit.unwrap_or(default_limit)),
+            approval: self.approval,
+            input: self.input.map(InputMedia::as_str),
+            body_limit: self.input.map(|_| self.body_limit.unwrap_or(default_limit)),
+            page: self.page,
         }
     }
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Request, StatusCode};
+use axum::response::{Html, Redirect};
 use axum::Router;
 use guard_runtime::audit::MemorySink;
 use guard_runtime::authn::{
@@ -20,8 +21,8 @@ use guard_runtime::authn::{
 };
 use guard_runtime::store::{DenialStore, MemoryDenialStore, MemoryReplayStore, ReplayStore};
 use guard_runtime::{
-    action, ActionError, Actions, AuditHandle, AuditSink, Authorized, CheckContext, CheckError, Delegation, Grant,
-    Json, ObjectMeta, Principal, Resolver, Resolvers, RolePolicy,
+    action, ActionError, Actions, AuditHandle, AuditSink, Authorized, CheckContext, CheckError, Delegation, Form,
+    Grant, Json, ObjectMeta, Principal, Resolver, Resolvers, RolePolicy,
 };
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
@@ -133,6 +134,29 @@ async fn check_password(State(state): State<AppState>) -> Result<&'static str, A
 async fn public_probe(State(state): State<AppState>) -> &'static str {
     state.ran.hit();
     "hello"
+}
+
+/// A page: a signed-out browser is sent to the login page.
+#[action(GET "/docs/{doc_id}/page", requires = "docs:read", owner = "doc_id", page)]
+async fn doc_page(auth: Authorized, State(state): State<AppState>, Path(doc_id): Path<String>) -> Html<String> {
+    state.ran.hit();
+    let csrf = auth.csrf_token().unwrap_or_default();
+    Html(format!(
+        "<form method=post action=\"/docs/{doc_id}/form\"><input type=hidden name=csrf_token value=\"{csrf}\">\
+         <input name=text><input name=tag></form>"
+    ))
+}
+
+/// The page's form: an HTML form post, answered Post/Redirect/Get.
+#[action(POST "/docs/{doc_id}/form", requires = "docs:write", owner = "doc_id", limit = "1KiB")]
+async fn edit_doc_form(
+    _auth: Authorized,
+    State(state): State<AppState>,
+    Path(doc_id): Path<String>,
+    Form(edit): Form<Edit>,
+) -> Redirect {
+    state.ran.hit();
+    Redirect::to(&format!("/docs/{doc_id}/page?saved={}", edit.meta.tag))
 }
 
 /// Route given at mount time.
@@ -369,6 +393,8 @@ pub async fn app_with(config: Config) -> TestApp {
     .mount(sensitive)
     .mount(public_probe)
     .mount(check_password)
+    .mount(doc_page)
+    .mount(edit_doc_form)
     .mount_at(axum::http::Method::GET, "/docs", list_docs);
     let audit_handle = actions.audit_handle();
     let manifest = actions.manifest().to_vec();

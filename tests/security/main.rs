@@ -5,17 +5,21 @@
 
 mod app;
 
+mod approval;
+
 mod audit;
 mod authn;
 mod callers;
 mod claims;
 mod csrf;
 mod faults;
+mod forms;
 mod freshness;
 mod input;
 mod manifest;
 mod mounting;
 mod object;
+mod pages;
 mod permission;
 mod probing;
 mod replay;

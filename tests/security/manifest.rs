@@ -19,6 +19,8 @@ async fn every_mounted_action_is_listed_with_its_requirements() {
             "sensitive",
             "public_probe",
             "check_password",
+            "doc_page",
+            "edit_doc_form",
             "list_docs"
         ]
     );
@@ -35,6 +37,10 @@ async fn every_mounted_action_is_listed_with_its_requirements() {
     assert_eq!(app.manifest[5].fresh_secs, Some(300));
     assert_eq!(app.manifest[6].policy, "public");
     assert_eq!(app.manifest[6].public_reason, Some("test probe: reveals nothing"));
-    assert_eq!((app.manifest[8].method.as_str(), app.manifest[8].path.as_str()), ("GET", "/docs"));
+    assert_eq!((app.manifest[10].method.as_str(), app.manifest[10].path.as_str()), ("GET", "/docs"));
     assert_eq!(app.manifest[3].body_limit, Some(1024));
+    assert_eq!((edit.input, edit.page), (Some("json"), false));
+    let (page, form) = (&app.manifest[8], &app.manifest[9]);
+    assert_eq!((page.input, page.page, page.body_limit), (None, true, None));
+    assert_eq!((form.input, form.page, form.body_limit), (Some("form"), false, Some(1024)));
 }

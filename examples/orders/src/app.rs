@@ -5,16 +5,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use guard_runtime::audit::{HmacKey, JsonLinesSink};
+use guard_runtime::audit::{HmacKey, JsonLinesSink, TracingSink};
 use guard_runtime::authn::jwt::{Issuer, Jwt};
 use guard_runtime::authn::Sessions;
 use guard_runtime::manifest::Manifest;
+use guard_runtime::store::MemoryDenialStore;
 use guard_runtime::{Accounted, Actions, AuditHandle, RolePolicy};
 use sqlx::SqlitePool;
 
 use crate::accounts::SqliteAccounts;
-use crate::actions::{account, admin, health, index, orders, payments, users};
+use crate::actions::{account, admin, approvals, forms, health, index, orders, pages, payments, users};
+use crate::lockouts::Lockouts;
 use crate::oidc::OrdersClaims;
+use crate::recent::{RecentDecisions, RECENT_CAPACITY};
 use crate::resolvers::resolvers;
 use crate::state::AppState;
 use crate::store_choice::Stores;
@@ -43,8 +46,14 @@ pub fn policy() -> RolePolicy {
     RolePolicy::new()
         .role("customer", ["orders:read", "orders:write"])
         .tenant_role("support", ["orders:read"])
-        .tenant_role("admin", ["orders:*", "service_accounts:rotate", "users:manage", "actions:read"])
+        .tenant_role("admin", ["orders:*", "service_accounts:rotate", "users:manage", "actions:read", "audit:read"])
 }
+
+/// The window the probing limit counts denials in.
+pub const PROBING_WINDOW: Duration = Duration::from_secs(60);
+
+/// How many audit records may wait for the sink.
+const AUDIT_QUEUE: usize = 4096;
 
 /// The app on the in-process stores (what `--store` defaults to): what the
 /// in-process sweep (`tests/sweep.rs`) builds.
@@ -102,17 +111,29 @@ fn mount(actions: Actions<AppState>) -> Actions<AppState> {
         .mount(account::logout)
         .mount(account::reauth)
         .mount(account::change_password)
+        .mount(pages::login_page)
+        .mount(pages::stylesheet)
+        .mount(forms::login_form)
+        .mount(forms::logout_form)
         .mount(orders::list_orders)
         .mount(orders::get_order)
         .mount(orders::create_order)
         .mount(orders::change_address)
         .mount(orders::cancel_order)
         .mount(orders::delete_order)
+        .mount(forms::create_order_form)
+        .mount(forms::change_address_form)
+        .mount(forms::cancel_order_form)
         .mount(payments::capture_payment)
+        .mount(approvals::refund_order)
+        .mount(approvals::list_approvals)
+        .mount(approvals::approve_request)
+        .mount(approvals::deny_request)
         .mount(admin::rotate_service_key)
         .mount(users::set_role)
         .mount(users::disable_user)
         .mount(admin::list_actions)
+        .mount(admin::audit_view)
 }
 
 /// The configured, not yet mounted, app and its state (without the
@@ -140,20 +161,37 @@ fn actions(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Actions<A
     let authenticator = (tokens.clone(), jwt.build(), sessions.clone());
 
     let actions = Actions::<AppState>::new(policy(), authenticator, resolvers(&pool))
-        .probing(settings.probe_threshold, Duration::from_secs(60))
+        .probing(settings.probe_threshold, PROBING_WINDOW)
         .reauth_window(settings.reauth_window);
     let mut actions = stores.apply(actions);
-    if let Some(path) = &settings.audit_log {
-        // Always chained: every line names the one before it.
-        let mut sink = match &settings.audit_key {
-            Some(key) => JsonLinesSink::new(path).chained_with_key(key.clone()),
-            None => JsonLinesSink::new(path).chained(),
-        };
-        if settings.audit_durable {
-            sink = sink.durable();
+    // In-process counters are kept at hand so the audit page can list who
+    // is locked out; shared ones stay where `apply` put them.
+    let lockouts = if stores.shares_denials() {
+        Lockouts::unlisted()
+    } else {
+        let denials = MemoryDenialStore::new();
+        actions = actions.denial_store(denials.clone());
+        Lockouts::listed(denials, settings.probe_threshold, PROBING_WINDOW)
+    };
+    // Every record goes to the log (the file, always chained: every line
+    // names the one before it; else `tracing`), and what was written is
+    // kept in memory for the audit page.
+    let recent = RecentDecisions::new(RECENT_CAPACITY);
+    actions = match &settings.audit_log {
+        Some(path) => {
+            let mut sink = match &settings.audit_key {
+                Some(key) => JsonLinesSink::new(path).chained_with_key(key.clone()),
+                None => JsonLinesSink::new(path).chained(),
+            };
+            if settings.audit_durable {
+                sink = sink.durable();
+            }
+            actions.audit(recent.tee(sink), AUDIT_QUEUE)
         }
-        actions = actions.audit(sink, 4096);
-    }
-    let state = AppState { pool, sessions, tokens, session_store, manifest: Arc::new(Vec::new()) };
+        None => actions.audit(recent.tee(TracingSink), AUDIT_QUEUE),
+    };
+    let approvals = actions.approvals();
+    let manifest = Arc::new(Vec::new());
+    let state = AppState { pool, sessions, tokens, session_store, manifest, approvals, recent, lockouts };
     (actions, state)
 }

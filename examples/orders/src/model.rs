@@ -74,6 +74,23 @@ pub struct Login {
     pub password: String,
 }
 
+/// `POST /login/form`: the login form's fields. `next` is the page to go
+/// back to (a hidden field, empty for none); it is checked to be a local
+/// path before it is followed.
+#[derive(Deserialize, Serialize)]
+pub struct LoginForm {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub next: String,
+}
+
+/// A form with no field of its own (log out, cancel): only the hidden
+/// CSRF token, which guard takes out before decoding, so anything else
+/// posted is an unknown field (422).
+#[derive(Debug, Deserialize, Serialize)]
+pub struct Confirm {}
+
 /// `POST /reauth`.
 #[derive(Deserialize, Serialize)]
 pub struct Reauth {

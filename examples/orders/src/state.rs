@@ -2,10 +2,13 @@
 
 use std::sync::Arc;
 
+use guard_runtime::approval::Approvals;
 use guard_runtime::authn::{Sessions, Tokens};
 use guard_runtime::ActionInfo;
 use sqlx::SqlitePool;
 
+use crate::lockouts::Lockouts;
+use crate::recent::RecentDecisions;
 use crate::store_choice::SharedSessionStore;
 
 #[derive(Clone)]
@@ -20,4 +23,11 @@ pub struct AppState {
     /// `Actions::manifest()` of the mounted app, taken after mounting
     /// everything: the listing can never drift from what is served.
     pub manifest: Arc<Vec<ActionInfo>>,
+    /// Lists, approves and denies approval requests (refunds), by guard's
+    /// rules, over the store the guard uses.
+    pub approvals: Approvals,
+    /// The latest audit records, for the audit page.
+    pub recent: RecentDecisions,
+    /// Who the probing limit locks out now, for the audit page.
+    pub lockouts: Lockouts,
 }

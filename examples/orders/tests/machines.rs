@@ -113,6 +113,15 @@ async fn the_manifest_lists_every_mounted_action() {
         ("POST", "/admin/users/{name}/disable"),
         ("POST", "/payments/{order_id}/capture"),
         ("GET", "/admin/actions"),
+        // The pages and their form routes (API.md, "Pages and forms").
+        ("GET", "/login"),
+        ("GET", "/static/app.css"),
+        ("POST", "/login/form"),
+        ("POST", "/logout/form"),
+        ("POST", "/orders/form"),
+        ("POST", "/orders/{id}/address/form"),
+        ("POST", "/orders/{id}/cancel/form"),
+        ("GET", "/admin/audit"),
     ];
     let expected: HashSet<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     assert_eq!(routes, expected);
@@ -123,8 +132,10 @@ async fn the_manifest_lists_every_mounted_action() {
     for caller in [app.user("alice").await, app.user("erin").await, Caller::bearer(SVC_KEY), Caller::bearer(ASSISTANT)]
     {
         app.get("/admin/actions", &caller).await.assert_problem(403, "forbidden");
+        app.get("/admin/audit", &caller).await.assert_problem(403, "forbidden");
     }
     app.get("/admin/actions", &Caller::Anon).await.assert_problem(401, "unauthenticated");
+    app.get("/admin/audit", &Caller::Anon).await.assert_problem(401, "unauthenticated");
 }
 
 #[tokio::test]

@@ -29,7 +29,7 @@ async fn the_checked_in_manifest_is_the_codes() {
 #[tokio::test]
 async fn a_widened_policy_fails_with_a_readable_diff() {
     // What a change to the code would do: capture_payment accepts agents,
-    // delete_order becomes public, a new refund action appears.
+    // delete_order becomes public, a new export action appears.
     let mut code = code_manifest();
     let capture = code.actions.iter_mut().find(|a| a.name == "capture_payment").expect("capture_payment");
     capture.callers.push("agent".into());
@@ -37,19 +37,20 @@ async fn a_widened_policy_fails_with_a_readable_diff() {
     delete.policy = "public".into();
     delete.requires.clear();
     delete.public_reason = Some("cleanup script".into());
-    let mut refund = code.actions[0].clone();
-    refund.name = "refund_order".into();
-    refund.policy = "requires".into();
-    refund.requires = vec!["orders:refund".into()];
-    refund.method = "POST".into();
-    refund.path = "/orders/{id}/refund".into();
-    code.actions.push(refund);
+    let mut export = code.actions[0].clone();
+    export.name = "export_orders".into();
+    export.policy = "requires".into();
+    export.requires = vec!["orders:export".into()];
+    export.public_reason = None;
+    export.method = "GET".into();
+    export.path = "/orders/export".into();
+    code.actions.push(export);
     let stale = code.check_file(CHECKED_IN).expect_err("the file no longer matches");
     let text = stale.to_string();
     for line in [
         "capture_payment: callers widened [service] → [service, agent]",
         "delete_order: now public (cleanup script)",
-        "new action refund_order: requires orders:refund on POST /orders/{id}/refund",
+        "new action export_orders: requires orders:export on GET /orders/export",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }

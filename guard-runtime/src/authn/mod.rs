@@ -57,21 +57,12 @@ pub enum Via {
     Session {
         /// The session's id (the cookie value), for logout and re-authentication.
         id: SessionId,
-        /// The token the client must echo in `x-csrf-token`.
+        /// The token the client must echo in `x-csrf-token` (or a form's
+        /// hidden `csrf_token` field).
         csrf_token: String,
     },
     /// An `Authorization: Bearer` credential, sent deliberately: no CSRF risk.
     Bearer,
-}
-
-impl Via {
-    /// The session's id, for a cookie session.
-    pub(crate) fn into_session_id(self) -> Option<SessionId> {
-        match self {
-            Via::Session { id, .. } => Some(id),
-            Via::Bearer => None,
-        }
-    }
 }
 
 /// A session id. Its `Debug` is redacted: it is a credential.

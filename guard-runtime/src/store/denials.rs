@@ -87,6 +87,25 @@ impl MemoryDenialStore {
     }
 }
 
+impl MemoryDenialStore {
+    /// The keys whose open window holds at least `threshold` denials: the
+    /// callers and client addresses refused with 429 until `resets_in`.
+    /// Read-only, for an operator's view (the orders app's audit page);
+    /// sorted by key.
+    pub fn locked_out(&self, threshold: u32, window: Duration) -> Result<Vec<(String, DenialWindow)>, StoreError> {
+        let now = Instant::now();
+        let guard = self.windows.lock().map_err(|_| StoreError::new("denial store", "lock poisoned"))?;
+        let mut locked: Vec<_> = guard
+            .0
+            .iter()
+            .filter(|(_, &(opened, count))| threshold > 0 && count >= threshold && now < opened + window)
+            .map(|(key, &(opened, count))| (key.clone(), DenialWindow { count, resets_in: opened + window - now }))
+            .collect();
+        locked.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(locked)
+    }
+}
+
 impl DenialStore for MemoryDenialStore {
     fn current<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Result<DenialWindow, StoreError>> {
         StoreFuture::ready(self.update(key, window, 0))
@@ -107,5 +126,31 @@ impl DenialStore for MemoryDenialStore {
                 }
             });
         StoreFuture::ready(released)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{DenialStore, MemoryDenialStore};
+
+    #[tokio::test]
+    async fn lists_only_the_keys_at_the_threshold_in_an_open_window() {
+        let store = MemoryDenialStore::new();
+        let window = Duration::from_secs(60);
+        for _ in 0..3 {
+            store.add("principal:acme/alice", window).await.expect("add");
+        }
+        store.add("addr:127.0.0.1", window).await.expect("add");
+        let locked = store.locked_out(3, window).expect("read");
+        assert_eq!(locked.len(), 1, "{locked:?}");
+        assert_eq!(locked[0].0, "principal:acme/alice");
+        assert_eq!(locked[0].1.count, 3);
+        assert!(locked[0].1.resets_in <= window);
+        // A threshold of 0 is detection off: nobody is locked out.
+        assert!(store.locked_out(0, window).expect("read").is_empty());
+        // A closed window locks nobody out, however many it counted.
+        assert!(store.locked_out(1, Duration::ZERO).expect("read").is_empty());
     }
 }

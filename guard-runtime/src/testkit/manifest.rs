@@ -53,7 +53,15 @@ fn entry(json: &Value) -> Result<ActionInfo, String> {
         check: optional("check"),
         binding: list("binding").into_iter().map(str::to_owned).collect(),
         acr: list("acr"),
+        approval: optional("approval"),
+        input: match json["input"].as_str() {
+            None => None,
+            Some("json") => Some("json"),
+            Some("form") => Some("form"),
+            Some(other) => return Err(format!("unknown input `{other}` in the manifest")),
+        },
         body_limit: json["body_limit"].as_u64().map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        page: json["page"].as_bool().unwrap_or(false),
     })
 }
 

@@ -167,25 +167,28 @@ pub(crate) fn build(
         None => Body::empty(),
         Some(limit) => {
             let valid = valid_body(info, fixture, probe.key.as_deref());
+            let form = info.input == Some("form");
+            let media = if form { "application/x-www-form-urlencoded" } else { "application/json" };
             let (content_type, bytes) = match probe.body {
-                BodyMode::Valid => ("application/json", valid.to_string()),
-                BodyMode::PlainText => ("text/plain", valid.to_string()),
+                BodyMode::Valid => (media, encode_body(form, &valid)?),
+                BodyMode::PlainText => ("text/plain", encode_body(form, &valid)?),
                 BodyMode::UnknownField => {
                     let mut value = valid;
                     let Value::Object(map) = &mut value else {
                         return Err("the body fixture is not a JSON object".to_owned());
                     };
                     map.insert(UNKNOWN_FIELD.to_owned(), Value::Bool(true));
-                    ("application/json", value.to_string())
+                    (media, encode_body(form, &value)?)
                 }
                 BodyMode::Oversized => {
-                    // Valid JSON padded with whitespace to one byte over the limit.
-                    let mut text = valid.to_string();
+                    // A valid body padded to one byte over the limit: with
+                    // whitespace (JSON) or empty pairs (a form).
+                    let mut text = encode_body(form, &valid)?;
                     let target = limit.saturating_add(1);
                     if text.len() < target {
-                        text.extend(std::iter::repeat_n(' ', target - text.len()));
+                        text.extend(std::iter::repeat_n(if form { '&' } else { ' ' }, target - text.len()));
                     }
-                    ("application/json", text)
+                    (media, text)
                 }
             };
             builder = builder.header(header::CONTENT_TYPE, content_type).header(header::CONTENT_LENGTH, bytes.len());
@@ -193,6 +196,30 @@ pub(crate) fn build(
         }
     };
     builder.body(body).map_err(|e| format!("cannot build the request for {uri}: {e}"))
+}
+
+/// The body fixture as JSON, or as a form: its top-level fields as pairs.
+fn encode_body(form: bool, body: &Value) -> Result<String, String> {
+    if !form {
+        return Ok(body.to_string());
+    }
+    let Value::Object(fields) = body else { return Err("a form's body fixture is a JSON object".to_owned()) };
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in fields {
+        match value {
+            Value::Null => {}
+            Value::String(text) => {
+                out.append_pair(name, text);
+            }
+            Value::Bool(_) | Value::Number(_) => {
+                out.append_pair(name, &value.to_string());
+            }
+            Value::Array(_) | Value::Object(_) => {
+                return Err(format!("a form field holds text, and the body fixture's `{name}` is {value}"))
+            }
+        }
+    }
+    Ok(out.finish())
 }
 
 /// Sends `request` through the router in-process.

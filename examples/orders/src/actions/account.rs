@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use guard_runtime::authn::{hash_secret, SessionStore};
+use guard_runtime::authn::{hash_secret, NewSession, SessionStore};
 use guard_runtime::{action, ActionError, Authorized, Code, Json};
 use serde_json::json;
 
@@ -33,6 +33,18 @@ pub async fn login(
 }
 
 async fn log_in(app: AppState, headers: HeaderMap, input: Login) -> Result<Response, Refusal> {
+    let (user, session) = start_session(&app, &headers, input).await?;
+    let body = Json(json!({ "user": user, "csrf_token": session.csrf_token }));
+    Ok(([(header::SET_COOKIE, session.set_cookie)], body).into_response())
+}
+
+/// Checks the password and starts a new session (`POST /login` and the
+/// login form): the user's id and the session's cookie and CSRF token.
+pub(crate) async fn start_session(
+    app: &AppState,
+    headers: &HeaderMap,
+    input: Login,
+) -> Result<(String, NewSession), Refusal> {
     let found = principals::user(&app.pool, &input.username).await.map_err(ActionError::unavailable)?;
     let (principal, hash) = match found {
         Some((principal, hash)) => (Some(principal), Some(hash)),
@@ -44,13 +56,12 @@ async fn log_in(app: AppState, headers: HeaderMap, input: Login) -> Result<Respo
     let principal = principal.ok_or_else(ActionError::unauthenticated)?;
     // A session the client already held ends here: a login always starts a
     // new session with a new id, and never keeps an old one alive.
-    for value in presented_sessions(&headers, app.sessions.name()) {
+    for value in presented_sessions(headers, app.sessions.name()) {
         app.session_store.revoke(&hash_secret(value)).await?;
     }
     let user = principal.id.clone();
     let session = app.sessions.login(principal).await?;
-    let body = Json(json!({ "user": user, "csrf_token": session.csrf_token }));
-    Ok(([(header::SET_COOKIE, session.set_cookie)], body).into_response())
+    Ok((user, session))
 }
 
 /// The values of every session cookie the request carries.

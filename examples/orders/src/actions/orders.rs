@@ -1,11 +1,19 @@
 //! Orders. guard has already checked permission, tenant and owner before any
 //! body runs; the queries filter by tenant again anyway, as defense in depth.
+//!
+//! The two reads are pages too (`page`): a browser gets HTML and, signed
+//! out, a 303 to the login page; API clients get JSON and a 401. The
+//! writes here take JSON; their form twins are in `forms.rs`, and both run
+//! the same operations below.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use guard_runtime::{action, ActionError, Authorized, Code, Json};
 use sqlx::sqlite::SqliteRow;
 
+use crate::html::layout::Viewer;
+use crate::html::negotiate::negotiated;
 use crate::model::{check_text, parse_order_id, NewAddress, NewOrder, Order, ADDRESS_MAX, ITEM_MAX, QUANTITY_MAX};
 use crate::state::AppState;
 
@@ -19,8 +27,89 @@ fn id_of(key: &str) -> Result<i64, ActionError> {
 }
 
 /// A customer sees its own orders; support and admin see their whole tenant.
-#[action(GET "/orders", requires = "orders:read")]
-pub async fn list_orders(auth: Authorized, State(app): State<AppState>) -> Result<Json<Vec<Order>>, ActionError> {
+#[action(GET "/orders", requires = "orders:read", page)]
+pub async fn list_orders(
+    auth: Authorized,
+    State(app): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ActionError> {
+    let orders = visible(&auth, &app).await?;
+    Ok(negotiated(&headers, || crate::html::orders::list(&Viewer::of(&auth), &orders), &orders))
+}
+
+#[action(GET "/orders/{id}", requires = "orders:read", owner = "id", page)]
+pub async fn get_order(
+    auth: Authorized,
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ActionError> {
+    let sql = concat!("SELECT ", crate::order_columns!(), " FROM orders WHERE id = ? AND tenant = ?");
+    let row = sqlx::query(sql)
+        .bind(id_of(&id)?)
+        .bind(&auth.principal().tenant)
+        .fetch_optional(&app.pool)
+        .await
+        .map_err(ActionError::unavailable)?;
+    let order = order(row)?;
+    Ok(negotiated(&headers, || crate::html::orders::detail(&Viewer::of(&auth), &order), &order))
+}
+
+/// Owner and tenant come from the caller (an agent's orders belong to its
+/// user); the input type has no such fields, so sending them is a 422.
+#[action(POST "/orders", requires = "orders:write")]
+pub async fn create_order(
+    auth: Authorized,
+    State(app): State<AppState>,
+    Json(input): Json<NewOrder>,
+) -> Result<(StatusCode, Json<Order>), ActionError> {
+    Ok((StatusCode::CREATED, Json(place(&auth, &app, &input).await?)))
+}
+
+#[action(POST "/orders/{id}/address", requires = "orders:write", owner = "id")]
+pub async fn change_address(
+    auth: Authorized,
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Json(input): Json<NewAddress>,
+) -> Result<Json<Order>, ActionError> {
+    Ok(Json(readdress(&auth, &app, &id, &input).await?))
+}
+
+#[action(
+    POST "/orders/{id}/cancel",
+    requires = "orders:write",
+    owner = "id",
+    check = crate::checks::not_captured,
+)]
+pub async fn cancel_order(
+    auth: Authorized,
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, ActionError> {
+    Ok(Json(cancel(&auth, &app, &id).await?))
+}
+
+#[action(DELETE "/orders/{id}", requires = "orders:delete", owner = "id")]
+pub async fn delete_order(
+    auth: Authorized,
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ActionError> {
+    let done = sqlx::query("DELETE FROM orders WHERE id = ? AND tenant = ?")
+        .bind(id_of(&id)?)
+        .bind(&auth.principal().tenant)
+        .execute(&app.pool)
+        .await
+        .map_err(ActionError::unavailable)?;
+    if done.rows_affected() == 0 {
+        return Err(ActionError::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The orders `auth` may see, by id.
+async fn visible(auth: &Authorized, app: &AppState) -> Result<Vec<Order>, ActionError> {
     let sql = concat!(
         "SELECT ",
         crate::order_columns!(),
@@ -32,34 +121,11 @@ pub async fn list_orders(auth: Authorized, State(app): State<AppState>) -> Resul
         .fetch_all(&app.pool)
         .await
         .map_err(ActionError::unavailable)?;
-    let orders = rows.iter().map(Order::from_row).collect::<Result<_, _>>().map_err(ActionError::unavailable)?;
-    Ok(Json(orders))
+    rows.iter().map(Order::from_row).collect::<Result<_, _>>().map_err(ActionError::unavailable)
 }
 
-#[action(GET "/orders/{id}", requires = "orders:read", owner = "id")]
-pub async fn get_order(
-    auth: Authorized,
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Order>, ActionError> {
-    let sql = concat!("SELECT ", crate::order_columns!(), " FROM orders WHERE id = ? AND tenant = ?");
-    let row = sqlx::query(sql)
-        .bind(id_of(&id)?)
-        .bind(&auth.principal().tenant)
-        .fetch_optional(&app.pool)
-        .await
-        .map_err(ActionError::unavailable)?;
-    Ok(Json(order(row)?))
-}
-
-/// Owner and tenant come from the caller (an agent's orders belong to its
-/// user); the input type has no such fields, so sending them is a 422.
-#[action(POST "/orders", requires = "orders:write")]
-pub async fn create_order(
-    auth: Authorized,
-    State(app): State<AppState>,
-    Json(input): Json<NewOrder>,
-) -> Result<(StatusCode, Json<Order>), ActionError> {
+/// Places an order for the caller (`POST /orders` and its form).
+pub(crate) async fn place(auth: &Authorized, app: &AppState, input: &NewOrder) -> Result<Order, ActionError> {
     check_text("item", &input.item, ITEM_MAX).map_err(ActionError::invalid_input)?;
     check_text("address", &input.address, ADDRESS_MAX).map_err(ActionError::invalid_input)?;
     if !(1..=QUANTITY_MAX).contains(&input.quantity) {
@@ -81,39 +147,30 @@ pub async fn create_order(
         .fetch_optional(&app.pool)
         .await
         .map_err(ActionError::unavailable)?;
-    Ok((StatusCode::CREATED, Json(order(row)?)))
+    order(row)
 }
 
-#[action(POST "/orders/{id}/address", requires = "orders:write", owner = "id")]
-pub async fn change_address(
-    auth: Authorized,
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    Json(input): Json<NewAddress>,
-) -> Result<Json<Order>, ActionError> {
+/// Changes an order's address (`POST /orders/{id}/address` and its form).
+pub(crate) async fn readdress(
+    auth: &Authorized,
+    app: &AppState,
+    id: &str,
+    input: &NewAddress,
+) -> Result<Order, ActionError> {
     check_text("address", &input.address, ADDRESS_MAX).map_err(ActionError::invalid_input)?;
     let sql = concat!("UPDATE orders SET address = ? WHERE id = ? AND tenant = ? RETURNING ", crate::order_columns!());
     let row = sqlx::query(sql)
         .bind(&input.address)
-        .bind(id_of(&id)?)
+        .bind(id_of(id)?)
         .bind(&auth.principal().tenant)
         .fetch_optional(&app.pool)
         .await
         .map_err(ActionError::unavailable)?;
-    Ok(Json(order(row)?))
+    order(row)
 }
 
-#[action(
-    POST "/orders/{id}/cancel",
-    requires = "orders:write",
-    owner = "id",
-    check = crate::checks::not_captured,
-)]
-pub async fn cancel_order(
-    auth: Authorized,
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Order>, ActionError> {
+/// Cancels an order (`POST /orders/{id}/cancel` and its form).
+pub(crate) async fn cancel(auth: &Authorized, app: &AppState, id: &str) -> Result<Order, ActionError> {
     // The status condition again in the update: a capture that landed after
     // the check still wins.
     let sql = concat!(
@@ -121,31 +178,13 @@ pub async fn cancel_order(
         crate::order_columns!()
     );
     let row = sqlx::query(sql)
-        .bind(id_of(&id)?)
+        .bind(id_of(id)?)
         .bind(&auth.principal().tenant)
         .fetch_optional(&app.pool)
         .await
         .map_err(ActionError::unavailable)?;
     match row {
-        Some(row) => Ok(Json(Order::from_row(&row).map_err(ActionError::unavailable)?)),
+        Some(row) => Order::from_row(&row).map_err(ActionError::unavailable),
         None => Err(ActionError::new(Code::Forbidden).with_detail("A captured order cannot be cancelled.")),
     }
-}
-
-#[action(DELETE "/orders/{id}", requires = "orders:delete", owner = "id")]
-pub async fn delete_order(
-    auth: Authorized,
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ActionError> {
-    let done = sqlx::query("DELETE FROM orders WHERE id = ? AND tenant = ?")
-        .bind(id_of(&id)?)
-        .bind(&auth.principal().tenant)
-        .execute(&app.pool)
-        .await
-        .map_err(ActionError::unavailable)?;
-    if done.rows_affected() == 0 {
-        return Err(ActionError::not_found());
-    }
-    Ok(StatusCode::NO_CONTENT)
 }
