@@ -26,7 +26,7 @@ SECS=${2:-5}
 CONNS=${3:-32}
 SERVER_CPU=0
 LOAD_CPU=1
-PORT_BASE=38080
+PORT_BASE=${PORT_BASE:-38080} # another port range when two runs share a machine
 TOKEN=bench-agent-token
 work=$(mktemp -d)
 audit_dir=$(mktemp -d -p "${AUDIT_DIR:-$work}")
@@ -184,7 +184,7 @@ printf 'audit lines written by (d): %s, requests served by (d): %s\n' "$floor_li
 # (e)'s sink counts its syncs; the last count it printed covers the run.
 sleep 1
 durable_count=$(grep '^durable:' "$work/durable.log" | tail -1)
-printf '(e) durable: %s; records per sync: %s; (e) req/s vs (b): %s\n' "$durable_count" \
+printf '(e) %s; records per sync: %s; (e) req/s vs (b): %s\n' "$durable_count" \
   "$(echo "$durable_count" | sed 's/.*syncs=\([0-9]*\) records=\([0-9]*\).*/\2 \1/' | awk '{ if ($2 > 0) printf "%.1f", $1 / $2; else print "n/a" }')" \
   "$(awk -v a="$(col durable 1)" -v b="$(col guarded 1)" 'BEGIN{printf "%.3f", a/b}')"
 printf '(f) chained req/s vs (b): %s\n' "$(awk -v a="$(col chained 1)" -v b="$(col guarded 1)" 'BEGIN{printf "%.3f", a/b}')"

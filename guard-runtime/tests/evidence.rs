@@ -13,7 +13,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use guard_runtime::audit::{verify, BreakKind, HmacKey, JsonLinesSink};
 use guard_runtime::authn::{MemoryTokenStore, Tokens};
-use guard_runtime::{action, Actions, AuditHandle, Authorized, Principal, Resolvers, RolePolicy};
+use guard_runtime::{
+    action, Actions, AuditHandle, AuditSink, Authorized, DecisionRecord, Principal, Resolvers, RolePolicy, StoreError,
+    StoreFuture,
+};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -260,6 +263,40 @@ async fn a_durable_allow_is_on_disk_before_the_body_runs() {
     assert_eq!(syncs.records(), 80);
     assert!(syncs.syncs() >= 1 && syncs.syncs() <= 80, "{} syncs", syncs.syncs());
     verify_file(&log, None).expect("the chain holds");
+}
+
+/// A durable sink whose disk is gone.
+struct BrokenDisk;
+
+impl AuditSink for BrokenDisk {
+    fn write<'a>(&'a self, _: &'a [DecisionRecord]) -> StoreFuture<'a, Result<(), StoreError>> {
+        StoreFuture::ready(Err(StoreError::new("test disk", "EIO")))
+    }
+
+    fn is_durable(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_durable_allow_that_cannot_be_written_runs_no_body() {
+    let tokens = Tokens::new(MemoryTokenStore::new());
+    tokens.issue(TOKEN, Principal::service("svc-writer", "acme", ["notes:write"])).await.expect("issue");
+    let (_dir, log) = temp_log("durable-broken");
+    let state = AppState {
+        ran: Arc::new(AtomicUsize::new(0)),
+        log: Arc::new(log),
+        seen_on_disk: Arc::new(AtomicUsize::new(0)),
+    };
+    let actions = Actions::new(RolePolicy::new(), tokens, Resolvers::new()).audit(BrokenDisk, 64).mount(write_note);
+    let audit = actions.audit_handle();
+    let app = App { router: actions.into_router(state.clone()), audit, state };
+    for _ in 0..3 {
+        let (status, body) = app.send("POST", "/notes", Some(TOKEN)).await;
+        assert_eq!((status, body["code"].as_str()), (503, Some("unavailable")), "{body}");
+    }
+    assert_eq!(app.state.ran.load(Ordering::SeqCst), 0, "no body ran without its allow on disk");
+    assert!(app.audit.flush().await.is_err(), "a flush learns that the sink fails");
 }
 
 #[tokio::test]

@@ -162,9 +162,10 @@ async fn every_decision_is_one_complete_audit_line() {
         request_ids.push(resp.header("x-request-id").expect("x-request-id").to_owned());
     }
     let dir = app.stop(); // graceful: flushes the audit log
-    let lines = read_audit(&dir.path().join("audit.jsonl"));
-    // The chain's own lines (its epoch) are no decisions.
-    let records: Vec<_> = lines.into_iter().filter(|r| r.get("decision").is_some()).collect();
+    let mut records = read_audit(&dir.path().join("audit.jsonl"));
+    // The chain's epoch record first, then one line per decision.
+    let epoch = records.remove(0);
+    assert_eq!(epoch["link"], "sha256", "{epoch}");
     assert_eq!(records.len(), 8, "one line per decision: {records:#?}");
     let fields = [
         "ts",
@@ -182,6 +183,7 @@ async fn every_decision_is_one_complete_audit_line() {
         "decision",
         "code",
         "latency_us",
+        "prev",
     ];
     for record in &records {
         for field in fields {

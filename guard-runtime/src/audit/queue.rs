@@ -298,9 +298,15 @@ async fn write_loop(stop: StopOnDrop, sink: Arc<dyn AuditSink>) {
                     shared.failing.store(false, Ordering::Relaxed);
                 }
                 Err(err) => {
-                    // A flush waiting on this batch (a durable allow, a
-                    // shutdown) learns now, not after the sink recovers.
-                    for done in flushes.drain(..) {
+                    // A flush waiting on this batch, or registered since
+                    // (a durable allow, a shutdown), learns now that its
+                    // records are not written, not after the sink recovers:
+                    // each failed attempt answers the flushes waiting so far.
+                    let waiting = match shared.lock() {
+                        Ok(mut queue) => std::mem::take(&mut queue.flushes),
+                        Err(_) => Vec::new(),
+                    };
+                    for done in flushes.drain(..).chain(waiting) {
                         let _ = done.send(false);
                     }
                     if !shared.failing.swap(true, Ordering::Relaxed) {

@@ -179,7 +179,9 @@ impl AuditSink for JsonLinesSink {
                 }
                 writer.file = Some(file);
                 writer.tip = resumed.tip;
-                writer.cut = resumed.cut;
+                // Added, not set: a cut noted in a batch whose write failed
+                // is still to be noted after the reopen.
+                writer.cut += resumed.cut;
             }
             let mut buf = std::mem::take(&mut writer.buf);
             buf.clear();
@@ -236,7 +238,8 @@ impl AuditSink for JsonLinesSink {
 /// back where its chain ends. A durable sink that created the file syncs
 /// its directory too, so the file itself survives a crash.
 fn open(path: &Path, chain: Option<&Linker>, durable: bool) -> std::io::Result<(std::fs::File, chain::Resumed)> {
-    let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path)?;
+    // Read too only when the chain is read back: a plain log may be write-only.
+    let mut file = std::fs::OpenOptions::new().create(true).read(chain.is_some()).append(true).open(path)?;
     let resumed = match chain {
         Some(linker) => chain::resume(&mut file, linker)?,
         None => chain::Resumed { tip: None, cut: 0 },
