@@ -7,7 +7,9 @@
 # than the contract allows (no allocation for the record, two clock reads,
 # records dropped unwritten); and (a') a second
 # bare server, run last in each round: a control whose ratios to (a) show
-# how far this machine's noise alone moves them. Server and
+# how far this machine's noise alone moves them; and (e) guarded with a
+# durable allow (each batch fsynced before the body runs; its records per
+# sync are printed) and (f) guarded with the hash-chained log. Server and
 # load generator are pinned to different cores; rounds alternate so that
 # machine noise hits every variant alike; only ratios within this run count.
 #
@@ -82,6 +84,8 @@ start null $((PORT_BASE+2)) target/release/bench-server 127.0.0.1:$((PORT_BASE+2
 start control $((PORT_BASE+6)) target/release/bench-server 127.0.0.1:$((PORT_BASE+6)) bare
 start floor $((PORT_BASE+4)) target/release/bench-server 127.0.0.1:$((PORT_BASE+4)) floor "$audit_dir/floor.jsonl"
 start floornull $((PORT_BASE+5)) target/release/bench-server 127.0.0.1:$((PORT_BASE+5)) floor-null
+start durable $((PORT_BASE+8)) target/release/bench-server 127.0.0.1:$((PORT_BASE+8)) guarded-durable "$audit_dir/durable.jsonl"
+start chained $((PORT_BASE+9)) target/release/bench-server 127.0.0.1:$((PORT_BASE+9)) guarded-chained "$audit_dir/chained.jsonl"
 start floormin $((PORT_BASE+7)) target/release/bench-server 127.0.0.1:$((PORT_BASE+7)) floor-min-null
 start orders $((PORT_BASE+3)) target/release/orders-example --addr 127.0.0.1:$((PORT_BASE+3)) --db "$work/orders.db" --audit-log "$work/orders-audit.jsonl" --probe-threshold 0
 
@@ -99,6 +103,8 @@ run_variant() {
     floornull) run floornull "http://127.0.0.1:$((PORT_BASE+5))/orders/1" "Authorization: Bearer $TOKEN" ;;
     floormin) run floormin "http://127.0.0.1:$((PORT_BASE+7))/orders/1" "Authorization: Bearer $TOKEN" ;;
     orders) run orders "http://127.0.0.1:$((PORT_BASE+3))/orders/$order" "Authorization: Bearer assistant-demo-token" ;;
+    durable) run durable "http://127.0.0.1:$((PORT_BASE+8))/orders/1" "Authorization: Bearer $TOKEN" ;;
+    chained) run chained "http://127.0.0.1:$((PORT_BASE+9))/orders/1" "Authorization: Bearer $TOKEN" ;;
     control) run control "http://127.0.0.1:$((PORT_BASE+6))/orders/1" "Authorization: Bearer $TOKEN" ;;
   esac
 }
@@ -107,7 +113,7 @@ run_variant() {
 # header. Each round starts one variant later than the one before, so no
 # variant always follows the same one (the control, say, always after the
 # SQLite-heavy orders app).
-variants=(bare guarded null floor floornull floormin orders control)
+variants=(bare guarded null durable chained floor floornull floormin orders control)
 # Warm every server up first: one second each, kept apart from the rounds
 # (its requests still count toward the audit check below).
 for v in "${variants[@]}"; do
@@ -139,6 +145,8 @@ label() { # variant -> its name in the tables
     floornull) echo "(d') floor, audit to null sink" ;;
     floormin) echo "(d'') below the floor, no audit" ;;
     orders) echo "(c) orders app, agent GET" ;;
+    durable) echo "(e) guarded, durable allow" ;;
+    chained) echo "(f) guarded, hash-chained log" ;;
   esac
 }
 
@@ -148,7 +156,7 @@ col() { awk -v c="$2" '{print $c}' "$work/$1.txt" | median; }
 printf '\n%-34s %12s %10s %10s %14s %12s %14s\n' "variant (median of $ROUNDS rounds)" "req/s" "p50 us" "p99 us" \
   "req/s vs bare" "CPU us/req" "bare CPU/CPU"
 bare_rps=$(col bare 1); bare_p99=$(col bare 3); bare_cpu=$(col bare 5)
-for v in bare control guarded null floor floornull floormin orders; do
+for v in bare control guarded null durable chained floor floornull floormin orders; do
   label=$(label "$v")
   rps=$(col $v 1); p50=$(col $v 2); p99=$(col $v 3); cpu=$(col $v 5)
   printf '%-34s %12.0f %10.0f %10.0f %14.3f %12.2f %14.3f\n' "$label" "$rps" "$p50" "$p99" \
@@ -167,9 +175,16 @@ paired() { # variant column [inverse] -> "median (min-max)"
     awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'
 }
 printf '\npaired per round, median (range):   req/s vs bare         p99 vs bare           bare CPU/CPU\n'
-for v in control guarded null floor floornull floormin; do
+for v in control guarded null durable chained floor floornull floormin; do
   label=$(label "$v")
   printf '  %-33s %s   %s   %s\n' "$label" "$(paired $v 1)" "$(paired $v 3)" "$(paired $v 5 inverse)"
 done
 printf 'audit lines written by (b): %s, requests served by (b): %s\n' "$lines" "$served"
 printf 'audit lines written by (d): %s, requests served by (d): %s\n' "$floor_lines" "$floor_served"
+# (e)'s sink counts its syncs; the last count it printed covers the run.
+sleep 1
+durable_count=$(grep '^durable:' "$work/durable.log" | tail -1)
+printf '(e) durable: %s; records per sync: %s; (e) req/s vs (b): %s\n' "$durable_count" \
+  "$(echo "$durable_count" | sed 's/.*syncs=\([0-9]*\) records=\([0-9]*\).*/\2 \1/' | awk '{ if ($2 > 0) printf "%.1f", $1 / $2; else print "n/a" }')" \
+  "$(awk -v a="$(col durable 1)" -v b="$(col guarded 1)" 'BEGIN{printf "%.3f", a/b}')"
+printf '(f) chained req/s vs (b): %s\n' "$(awk -v a="$(col chained 1)" -v b="$(col guarded 1)" 'BEGIN{printf "%.3f", a/b}')"

@@ -26,6 +26,7 @@ const KEYS: &[(&str, KeyParser)] = &[
     ("check", parse_check),
     ("bind", parse_bind),
     ("acr", parse_acr),
+    ("approval", parse_approval),
     ("limit", parse_limit),
     ("page", parse_page),
     ("state", parse_state),
@@ -82,6 +83,8 @@ pub(crate) struct Args {
     pub(crate) bind: Option<Keyed<Vec<(String, LitStr)>>>,
     /// `acr = [...]`: the authentication context classes accepted.
     pub(crate) acr: Option<Keyed<Vec<LitStr>>>,
+    /// `approval = "..."`: the permission a second person needs to approve.
+    pub(crate) approval: Option<Keyed<LitStr>>,
     pub(crate) krate: Option<Keyed<Path>>,
     /// `page`: a GET page a browser navigates to; signed out, it is sent
     /// to the login page.
@@ -186,7 +189,7 @@ fn parse_requires(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStrea
         cx.error(key.span(), "`requires = []` names no permission: list at least one, or write `authenticated` if any signed-in caller may act");
     }
     for permission in &list {
-        check_permission(cx, permission);
+        check_permission(cx, permission, "requires", "this action needs, like \"orders:write\"");
     }
     set(cx, &mut args.requires, key, list);
     Ok(())
@@ -378,6 +381,22 @@ fn parse_acr(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) ->
     Ok(())
 }
 
+/// `approval = "orders:approve"`: the exact permission an approver holds.
+fn parse_approval(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    if !input.peek(Token![=]) {
+        cx.error(
+            key.span(),
+            "`approval` names the permission a second person needs to approve, like `approval = \"orders:approve\"`",
+        );
+        return Ok(());
+    }
+    input.parse::<Token![=]>()?;
+    let permission: LitStr = input.parse()?;
+    check_permission(cx, &permission, "approval", "an approver holds, like \"orders:approve\"");
+    set(cx, &mut args.approval, key, permission);
+    Ok(())
+}
+
 fn parse_limit(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) -> syn::Result<()> {
     input.parse::<Token![=]>()?;
     let (span, bytes) = if input.peek(LitInt) {
@@ -408,12 +427,14 @@ fn parse_crate(cx: &mut Ctxt, args: &mut Args, key: &Ident, input: ParseStream) 
     Ok(())
 }
 
-fn check_permission(cx: &mut Ctxt, lit: &LitStr) {
+/// A permission named by `key`: exact (never a wildcard) and well-formed.
+/// `names` says what the key's permission is for, as the error's example.
+fn check_permission(cx: &mut Ctxt, lit: &LitStr, key: &str, names: &str) {
     let value = lit.value();
     if value.ends_with('*') {
         cx.error(
             lit.span(),
-            format_args!("`{value}` is a wildcard: wildcards grant (in roles and scopes); `requires` names the exact permission this action needs, like \"orders:write\""),
+            format_args!("`{value}` is a wildcard: wildcards grant (in roles and scopes); `{key}` names the exact permission {names}"),
         );
     } else if !is_permission(&value) {
         cx.error(

@@ -49,6 +49,8 @@ pub(crate) struct Valid<'a> {
     pub(crate) bind: Vec<(String, String)>,
     /// `acr = [...]`.
     pub(crate) acr: Vec<String>,
+    /// `approval = "..."`: the approver's permission.
+    pub(crate) approval: Option<String>,
     pub(crate) limit: Option<usize>,
     /// `page`: a signed-out browser is sent to the login page.
     pub(crate) page: bool,
@@ -67,6 +69,16 @@ pub(crate) fn validate<'a>(cx: &mut Ctxt, args: Args, action: Action<'a>) -> Opt
         Some(Policy::Public(_)) => None,
         _ => object(cx, &args, &action, policy.as_ref()),
     };
+    if let (Some(approval), None, false) = (&args.approval, &object, matches!(policy, Some(Policy::Public(_)))) {
+        // Only say so when the object itself is not in error already.
+        if args.owner.is_none() && args.tenant.is_none() {
+            cx.error(
+                approval.key,
+                "an approval is given for one object, so the approver knows what they approve and the retry cannot \
+                 use it on another: add `owner = \"...\"` or `tenant = \"...\"` naming the object",
+            );
+        }
+    }
     if cx.has_errors() {
         return None;
     }
@@ -93,6 +105,7 @@ pub(crate) fn validate<'a>(cx: &mut Ctxt, args: Args, action: Action<'a>) -> Opt
             .map(|b| b.value.into_iter().map(|(name, value)| (name, value.value())).collect())
             .unwrap_or_default(),
         acr: args.acr.map(|a| a.value.iter().map(LitStr::value).collect()).unwrap_or_default(),
+        approval: args.approval.map(|a| a.value.value()),
         limit: args.limit.map(|l| l.value),
         page: args.page.is_some(),
     })
@@ -163,6 +176,7 @@ fn refuse_with_public(cx: &mut Ctxt, args: &Args) {
     refuse(args.check.as_ref().map(|k| k.key), "check");
     refuse(args.bind.as_ref().map(|k| k.key), "bind");
     refuse(args.acr.as_ref().map(|k| k.key), "acr");
+    refuse(args.approval.as_ref().map(|k| k.key), "approval");
     refuse(args.page.as_ref().map(|k| k.key), "page");
 }
 

@@ -152,6 +152,13 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
         }
         None => quote!(#private::Option::None),
     };
+    // An action with `approval` binds each approval to its input's digest.
+    let digest = match (&action.approval, input_ty) {
+        (None, _) => quote!(#private::Option::None),
+        (Some(_), Some((BodyKind::Json, input))) => quote!(#private::Option::Some(#private::json_digest::<#input>)),
+        (Some(_), Some((BodyKind::Form, input))) => quote!(#private::Option::Some(#private::form_digest::<#input>)),
+        (Some(_), None) => quote!(#private::Option::Some(#private::no_input_digest)),
+    };
     let required_by_this_action = (!grant_checks.is_empty()).then(|| required_by_this_action(action));
     let extractors = quote!((#(#extractor_tys,)*));
     let guarded = match action.policy {
@@ -166,7 +173,7 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                 };
         },
         _ => quote! {
-            let __guard_plan = #private::Plan { read: #read, key: #key, check: #check };
+            let __guard_plan = #private::Plan { read: #read, key: #key, check: #check, digest: #digest };
             let ((#(#extractor_vars,)*), __guard_input, __guard_auth) =
                 match #private::run::<#extractors, #input, __S>(
                     &mut __guard_gate, &mut __guard_parts, &__guard_state, __guard_body, __guard_plan,
@@ -326,6 +333,9 @@ fn spec(action: &Valid, private: &TokenStream) -> TokenStream {
         let values = action.acr.join(" ");
         fields.push(quote!(acr: &[#(#classes),*]));
         fields.push(quote!(acr_values: #values));
+    }
+    if let Some(permission) = &action.approval {
+        fields.push(quote!(approval: #private::Option::Some(#permission)));
     }
     if let Some(limit) = action.limit {
         fields.push(quote!(body_limit: #private::Option::Some(#limit)));

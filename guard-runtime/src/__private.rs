@@ -6,7 +6,10 @@ pub use crate::form::Form;
 pub use crate::gate::Gate;
 pub use crate::mount::{GuardedAction, Routed, Sealed};
 pub use crate::permission::is_required;
-pub use crate::pipeline::{form_input, json_input, no_input, run, run_public, KeyFn, NoInput, Plan, ReadFn};
+pub use crate::pipeline::{
+    form_digest, form_input, json_digest, json_input, no_input, no_input_digest, run, run_public, DigestFn, KeyFn,
+    NoInput, Plan, ReadFn,
+};
 pub use crate::principal::CallerSet;
 pub use crate::resolve::{
     owner_names_a_route_parameter_or_an_input_field_of, tenant_names_a_route_parameter_or_an_input_field_of, OwnerKey,

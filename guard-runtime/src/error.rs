@@ -85,10 +85,27 @@ codes! {
     /// job's token for another environment, say).
     BindingFailed => FORBIDDEN, "binding_failed", probe: true,
         "The credential is not bound to what this action requires.";
+    /// 403: the route is neither a mounted action nor a declared public
+    /// route (see `Accounted`): a handler that slipped past the guard.
+    UnguardedRoute => FORBIDDEN, "unguarded_route", probe: false,
+        "This route is neither a guarded action nor a declared public route: it is not served.";
     /// 404: no such object, or one the caller may not see.
     NotFound => NOT_FOUND, "not_found", probe: true, "No such resource.";
     /// 409: the replay key was already used.
     Replayed => CONFLICT, "replayed", probe: true, "This request key was already used.";
+    /// 403: the approval request the retry names is unknown, expired, or
+    /// bound to another action, object, requester or input.
+    ApprovalInvalid => FORBIDDEN, "approval_invalid", probe: true,
+        "This approval request does not exist, has expired, or was made for another request.";
+    /// 403: the approval request is still waiting for an approver.
+    ApprovalPending => FORBIDDEN, "approval_pending", probe: false,
+        "This request is waiting for a second person's approval.";
+    /// 403: an approver denied the approval request.
+    ApprovalDenied => FORBIDDEN, "approval_denied", probe: false, "This request was denied by an approver.";
+    /// 409: the approval was already used: it runs the action once.
+    ApprovalUsed => CONFLICT, "approval_used", probe: true, "This approval was already used.";
+    /// 409: an approver tried to decide a request that is no longer pending.
+    ApprovalDecided => CONFLICT, "approval_decided", probe: false, "This approval request was already decided.";
     /// 413: the body is over the action's limit.
     PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload_too_large", probe: false, "The request body is too large.";
     /// 415: the body is not `application/json`.
@@ -106,6 +123,19 @@ codes! {
 }
 
 impl Code {
+    /// Whether this is a refusal of the approval step or of an approver's
+    /// decision: audited even when a body answers it (a 409 too).
+    pub(crate) const fn is_approval(self) -> bool {
+        matches!(
+            self,
+            Code::ApprovalInvalid
+                | Code::ApprovalPending
+                | Code::ApprovalDenied
+                | Code::ApprovalUsed
+                | Code::ApprovalDecided
+        )
+    }
+
     /// The code for an HTTP status produced outside guard (an extractor's
     /// rejection, say), so that every refusal keeps the problem format.
     pub(crate) fn from_status(status: StatusCode) -> Code {

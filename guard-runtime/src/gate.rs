@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::audit::{Decision, DecisionRecord, Reserved};
 use crate::checks::{Denial, Refusal};
+use crate::error::Problem;
 use crate::request_id::{RequestId, REQUEST_ID};
 use crate::runtime::Mounted;
 use crate::{ActionError, BoxFuture, Code, Principal, StoreFuture};
@@ -57,6 +58,9 @@ pub(crate) struct Facts {
     /// query it asked for, where its login comes back to. `None` for API
     /// clients, which get problem+json.
     browser: Option<Box<str>>,
+    /// The code of the allow record: `ok`, or `approved` when the request
+    /// uses a second person's approval.
+    pub(crate) allow_code: &'static str,
 }
 
 impl Gate {
@@ -85,6 +89,7 @@ impl Gate {
                 resource: None,
                 browser: crate::html::prefers_html(&parts.headers)
                     .then(|| parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).into()),
+                allow_code: "ok",
                 started: Instant::now(),
             },
             action,
@@ -92,8 +97,10 @@ impl Gate {
     }
 
     /// After the body: an action's own refusal (a login form's wrong
-    /// password: 401, a wrong current password: 403) is a decision too. It
-    /// is audited as a deny after the allow, and counts toward probing.
+    /// password: 401, a wrong current password: 403; an approver's
+    /// decision refused by [`Approvals`](crate::approval::Approvals)) is a
+    /// decision too. It is audited as a deny after the allow, and counts
+    /// toward probing.
     ///
     /// Ready at once unless the body refused: only that path awaits (the
     /// record and the denial count), boxed, so its state stays out of every
@@ -101,9 +108,12 @@ impl Gate {
     pub fn finish(&mut self, response: Response) -> StoreFuture<'_, Response> {
         let status = response.status();
         let Gate { action, facts } = self;
+        // An `ActionError` names its code; any other answer, its status.
+        let named = response.extensions().get::<Problem>().map(|problem| problem.code);
         let response = facts.for_browser(action, response);
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            let code = Code::from_status(status);
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN || named.is_some_and(Code::is_approval)
+        {
+            let code = named.unwrap_or_else(|| Code::from_status(status));
             return StoreFuture::new(async move {
                 facts.body_refused(action, code).await;
                 facts.tag(response)
@@ -149,7 +159,7 @@ impl Facts {
     /// Audits the allow decision (step 10). If the record cannot be queued
     /// the request is refused with 503 and the body never runs.
     pub(crate) async fn allow(&mut self, action: &Mounted) -> Result<(), Response> {
-        let record = self.record(action, Decision::Allow, "ok");
+        let record = self.record(action, Decision::Allow, self.allow_code);
         if let Err(err) = action.rt.auditor.send(record).await {
             tracing::error!(target: "guard::gate", error = %err, "audit failed; denying");
             return Err(self.answer(action, ActionError::new(Code::Unavailable)));
@@ -161,10 +171,38 @@ impl Facts {
     /// was claimed. Only a writer that is gone (the runtime shutting down)
     /// can refuse it now: the answer is then this 503.
     pub(crate) fn allow_reserved(&mut self, action: &Mounted, place: Reserved<'_>) -> Option<Response> {
-        let record = self.record(action, Decision::Allow, "ok");
+        let record = self.record(action, Decision::Allow, self.allow_code);
         let err = place.send(record).err()?;
         tracing::error!(target: "guard::gate", error = %err, "audit failed after the replay key was claimed; denying");
         Some(self.answer(action, ActionError::new(Code::Unavailable)))
+    }
+
+    /// For a durable sink: waits until the allow record is on disk. If it
+    /// cannot get there, the body does not run (503); the queued record
+    /// stays for the writer's retry, an allow whose body never ran.
+    pub(crate) async fn allow_written(&mut self, action: &Mounted) -> Result<(), Response> {
+        if let Err(err) = action.rt.auditor.flush().await {
+            tracing::error!(target: "guard::gate", error = %err, "durable allow not written; denying");
+            return Err(self.tag(ActionError::new(Code::Unavailable).into_response()));
+        }
+        Ok(())
+    }
+
+    /// An approval request was stored (step 9's approval): `answer` is its
+    /// 202. Audited in the place reserved before the store was written, as
+    /// a deny (the body did not run) with code `approval_requested`. Not a
+    /// denial for probing: step 1's count is taken back.
+    pub(crate) async fn held(&mut self, action: &Mounted, place: Reserved<'_>, answer: Response) -> Response {
+        let record = self.record(action, Decision::Deny, "approval_requested");
+        if let Err(err) = place.send(record) {
+            tracing::error!(target: "guard::gate", error = %err, "audit failed after an approval request was stored");
+            return self.tag(ActionError::new(Code::Unavailable).into_response());
+        }
+        if self.reserved {
+            self.reserved = false;
+            log_release(action.rt.denials.release(&self.probe_key, action.rt.probing.window).await);
+        }
+        self.tag(answer)
     }
 
     /// Audits and counts a refusal, and renders it. Boxed: refusals are the

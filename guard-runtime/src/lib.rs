@@ -44,6 +44,7 @@
 //!     check = my_checks::order_is_new,     // async fn(&CheckContext<'_>) -> Result<(), CheckError>
 //!     bind(environment = "production"),  // claims the credential must carry (403 binding_failed)
 //!     acr = ["phr"],                       // authentication classes accepted (401 with a step-up challenge)
+//!     approval = "orders:approve",         // a second person holding this approves each call (202 first)
 //!     limit = "16KiB",                     // body limit (default 64 KiB)
 //!     page,                                // a GET page: signed out, a browser goes to the login page
 //!     state = AppState,                    // state the parameters are checked against (default: a State<T>'s T)
@@ -83,15 +84,19 @@
 //!    `binding_failed`);
 //! 7. input: extractors, then the body (400/413/415/422);
 //! 8. tenant and owner (404 `not_found`, identical to a missing object);
-//! 9. custom check (403 `forbidden`);
-//! 10. the replay key claimed (409 `replayed`), the allow audited, then
-//!     the body.
+//! 9. custom check (403 `forbidden`); then, for `approval`, the first call
+//!    answers 202 with an approval request and the retry needs it approved
+//!    (403 `approval_invalid`, `approval_pending`, `approval_denied`);
+//! 10. the approval and the replay key claimed (409 `approval_used`,
+//!     `replayed`), the allow audited, then the body.
 //!
 //! Any store, resolver or audit failure answers 503 `unavailable` and the
 //! body never runs.
 #![warn(missing_docs)]
 #![deny(unreachable_pub, unsafe_code)]
 
+mod accounted;
+pub mod approval;
 pub mod audit;
 pub mod authn;
 mod authorized;
@@ -103,6 +108,7 @@ mod form;
 mod gate;
 mod hex;
 pub mod html;
+pub mod manifest;
 mod mount;
 mod parameter;
 pub mod permission;
@@ -121,6 +127,7 @@ pub mod testkit;
 #[doc(hidden)]
 pub mod __private;
 
+pub use accounted::Accounted;
 pub use audit::{AuditSink, DecisionRecord};
 pub use authn::Authenticator;
 pub use authorized::{Authorized, CheckContext, CheckError, Grant};

@@ -11,13 +11,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 
+use crate::approval::{ApprovalResolver, Approvals, RESOURCE};
 use crate::audit::Auditor;
 use crate::checks::object::ObjectRule;
 use crate::checks::probing;
+use crate::manifest::{Manifest, PublicRoute};
 use crate::runtime::{Mounted, Runtime};
 use crate::spec::{ActionInfo, ActionSpec, KeySource, ObjectSpec};
-use crate::store::{DenialStore, ReplayStore};
-use crate::{ActionError, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError};
+use crate::store::{ApprovalStore, DenialStore, ReplayStore};
+use crate::{Accounted, ActionError, AuditSink, Authenticator, BoxFuture, Code, Policy, Resolvers, StoreError};
 
 mod sealed {
     /// Implemented only by `#[action]`.
@@ -115,6 +117,10 @@ pub struct Actions<S = ()> {
     resolvers: Resolvers,
     routes: Vec<Route<S>>,
     manifest: Vec<ActionInfo>,
+    /// Routes the app serves outside the guard, declared with a reason.
+    public_routes: Vec<PublicRoute>,
+    /// Why the router's fallback may serve unmatched paths, if it may.
+    public_fallback: Option<&'static str>,
 }
 
 /// One mounted action, waiting for the runtime `into_router` builds.
@@ -143,11 +149,19 @@ where
     /// probing limit 20 denials a minute, re-authentication window 5
     /// minutes, JSON bodies up to 64 KiB, origin checked against `Host`.
     pub fn new(policy: impl Policy, authenticator: impl Authenticator, resolvers: Resolvers) -> Self {
+        let rt = Runtime::new(Arc::new(policy), Arc::new(authenticator));
+        assert!(
+            resolvers.get(RESOURCE).is_none(),
+            "the resource `{RESOURCE}` is guard's (the approval requests): register your resolver under another name"
+        );
+        let resolvers = resolvers.with(RESOURCE, ApprovalResolver(rt.approvals.clone()));
         Actions {
-            rt: Runtime::new(Arc::new(policy), Arc::new(authenticator)),
+            rt,
             resolvers,
             routes: Vec::new(),
             manifest: Vec::new(),
+            public_routes: Vec::new(),
+            public_fallback: None,
         }
     }
 
@@ -174,6 +188,38 @@ where
     pub fn denial_store(mut self, store: impl DenialStore) -> Self {
         self.rt.denials = Arc::new(store);
         self
+    }
+
+    /// Where approval requests are kept (default: in-process), for actions
+    /// with `approval = "..."`; it also backs the `approvals` resolver
+    /// (see [`approval`](crate::approval)).
+    ///
+    /// # Panics
+    ///
+    /// If an action is already mounted: it would keep the old store.
+    pub fn approval_store(mut self, store: impl ApprovalStore) -> Self {
+        assert!(
+            self.routes.is_empty(),
+            "set `approval_store` before mounting actions: mounted ones keep the old store"
+        );
+        self.rt.approvals = Arc::new(store);
+        self.resolvers =
+            std::mem::take(&mut self.resolvers).with(RESOURCE, ApprovalResolver(self.rt.approvals.clone()));
+        self
+    }
+
+    /// How long an approval request stays open (default 1 hour, at least
+    /// 1 second): unused by then, it expires.
+    pub fn approval_ttl(mut self, ttl: Duration) -> Self {
+        self.rt.approval_ttl = ttl.max(Duration::from_secs(1));
+        self
+    }
+
+    /// The app's handle to list, approve and deny approval requests, over
+    /// the store and policy the guard uses. Take it after
+    /// [`approval_store`](Actions::approval_store).
+    pub fn approvals(&self) -> Approvals {
+        Approvals { store: self.rt.approvals.clone(), policy: self.rt.policy.clone() }
     }
 
     /// After `threshold` denials inside `window`, a principal (or, when
@@ -282,6 +328,61 @@ where
     /// path and requirements, in mounting order.
     pub fn manifest(&self) -> &[ActionInfo] {
         &self.manifest
+    }
+
+    /// Declares a route the app serves with a plain handler, outside the
+    /// guard (a static page, a health probe), and why that is safe. Only
+    /// declared routes and mounted actions pass [`Accounted`]; the
+    /// declaration is part of the [manifest](crate::manifest).
+    ///
+    /// # Panics
+    ///
+    /// At startup, if an action or another declaration has the same method
+    /// and path, or the reason is empty.
+    pub fn public_route(mut self, method: Method, path: &str, reason: &'static str) -> Self {
+        assert!(!reason.trim().is_empty(), "public route {method} {path}: say why it may be served unguarded");
+        let taken = self.routes.iter().any(|r| r.method == method.as_str() && same_route(&r.path, path))
+            || self.public_routes.iter().any(|r| r.method == method.as_str() && same_route(&r.path, path));
+        assert!(!taken, "{method} {path} is declared public but is already mounted or declared");
+        self.public_routes.push(PublicRoute {
+            path: path.to_owned(),
+            method: method.as_str().to_owned(),
+            reason: reason.to_owned(),
+        });
+        self
+    }
+
+    /// Lets the router's fallback serve paths no route matches (an SPA's
+    /// `index.html`, `ServeDir`), for `reason`. Without it, [`Accounted`]
+    /// answers an unmatched path 404 `not_found` and the fallback never runs.
+    pub fn public_fallback(mut self, reason: &'static str) -> Self {
+        self.public_fallback = Some(reason);
+        self
+    }
+
+    /// The manifest to check in: the mounted actions and the declared
+    /// public routes, sorted (see [`manifest`](crate::manifest)).
+    pub fn authorization_manifest(&self) -> Manifest {
+        Manifest::new(&self.manifest, &self.public_routes)
+    }
+
+    /// The routes declared with [`public_route`](Actions::public_route).
+    pub fn public_routes(&self) -> &[PublicRoute] {
+        &self.public_routes
+    }
+
+    /// The layer that refuses every route but the mounted actions and the
+    /// declared public routes: apply it with [`Accounted::apply`] to the
+    /// finished router. Take it after mounting everything (a route mounted
+    /// later is refused), and after [`Actions::audit`], whose queue its
+    /// refusals go to.
+    pub fn accounted(&self) -> Accounted {
+        let actions = self.routes.iter().map(|r| (r.method, r.path.as_str()));
+        let public = self.public_routes.iter().map(|r| (r.method.as_str(), r.path.as_str()));
+        let routes = actions
+            .chain(public)
+            .filter_map(|(method, path)| Some((Method::from_bytes(method.as_bytes()).ok()?, path.to_owned())));
+        Accounted::new(routes, self.public_fallback.is_some(), self.rt.auditor.clone())
     }
 
     /// The app as a plain `axum::Router`, ready to merge into an app that

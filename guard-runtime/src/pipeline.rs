@@ -15,12 +15,14 @@ use std::time::SystemTime;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::__private::JsonInput;
 use crate::authn::{Authenticated, Via};
 use crate::authorized::{self, Proof};
+use crate::checks::approval::{self, Binding, Outcome};
 use crate::checks::custom::CheckFn;
 use crate::checks::{
     acr, authenticate, binding, caller_kind, csrf, custom, extract, form, freshness, input, object, permission,
@@ -30,6 +32,7 @@ use crate::form::Form;
 use crate::gate::{Facts, Gate};
 use crate::parameter::ActionParameters;
 use crate::runtime::Mounted;
+use crate::store::ApprovalRequest;
 use crate::{Authorized, CheckContext, Code, Reach, StoreFuture};
 
 /// What an action adds to its spec for [`run`]: the pieces that need its
@@ -42,7 +45,14 @@ pub struct Plan<I> {
     pub key: Option<KeyFn<I>>,
     /// The custom check (step 9), if any.
     pub check: Option<CheckFn>,
+    /// The input's digest, for an action with `approval`: [`json_digest`]
+    /// or [`no_input_digest`].
+    pub digest: Option<DigestFn<I>>,
 }
+
+/// The digest an approval is bound to: SHA-256 of the input's canonical
+/// JSON, in hex.
+pub type DigestFn<I> = fn(&I) -> Verdict<String>;
 
 /// Reads the object key from an action's decoded input (`owner = "field"`
 /// naming an input field).
@@ -70,6 +80,23 @@ pub fn json_input<T: JsonInput>(parts: &Parts, body: Body, limit: usize) -> Stor
 /// The input reader of an action with a `Form<T>` input: strict decoding.
 pub fn form_input<T: JsonInput>(parts: &Parts, body: Body, limit: usize) -> StoreFuture<'_, Verdict<Form<T>>> {
     StoreFuture::new(async move { form::check(parts, body, limit).await.map(Form) })
+}
+
+/// The digest of a `Json<T>` input: its canonical JSON (as the action
+/// receives it, keys sorted), hashed.
+pub fn json_digest<T: JsonInput>(input: &Json<T>) -> Verdict<String> {
+    crate::approval::digest_of(&input.0).map_err(|_| Refusal::code(Code::InvalidInput))
+}
+
+/// The digest of a `Form<T>` input: that of the same value sent as JSON, so
+/// an approval binds what the action receives, however it was encoded.
+pub fn form_digest<T: JsonInput>(input: &Form<T>) -> Verdict<String> {
+    crate::approval::digest_of(&input.0).map_err(|_| Refusal::code(Code::InvalidInput))
+}
+
+/// The digest of no input: that of JSON `null`.
+pub fn no_input_digest(_: &NoInput) -> Verdict<String> {
+    crate::approval::digest_of(&()).map_err(|_| Refusal::code(Code::InvalidInput))
 }
 
 /// Hands a refusal to the gate, which audits it and answers.
@@ -190,8 +217,40 @@ where
         step!(facts, action, custom::check(check, &context).await);
     }
 
-    // 10. Claim the replay key, audit the allow; then the body runs.
-    admit(facts, action, replay_key.as_deref()).await?;
+    //    Then, for `approval`, a second person's approval: the first call
+    //    asks (202, nothing runs); the retry must name an approved request
+    //    bound to this very call.
+    let approved = match spec.approval {
+        Some(permission) => {
+            let digest = match plan.digest {
+                Some(digest_of) => step!(facts, action, digest_of(&input)),
+                // The macro always writes one: fail closed if not.
+                None => step!(facts, action, Err(Refusal::code(Code::Unavailable))),
+            };
+            let request_id = facts.request_id.clone();
+            let Some(resource) = facts.resource.clone() else {
+                return Err(facts.refuse(action, Refusal::code(Code::Unavailable)).await);
+            };
+            let binding = Binding {
+                action: spec.name,
+                object: &resource,
+                object_owner: object.as_ref().and_then(|o| o.owner.as_deref()),
+                principal: &principal,
+                permission,
+                digest,
+                request_id: request_id.as_str(),
+            };
+            match step!(facts, action, approval::check(&*rt.approvals, rt.approval_ttl, parts, binding).await) {
+                Outcome::Approved(id) => Some(id),
+                Outcome::Ask(request) => return Err(ask(facts, action, request).await),
+            }
+        }
+        None => None,
+    };
+
+    // 10. Claim the approval and the replay key, audit the allow; then the
+    //     body runs.
+    admit(facts, action, replay_key.as_deref(), approved.as_deref()).await?;
     let (session, csrf_token) = match via {
         Via::Session { id, csrf_token } => (Some(id), Some(csrf_token)),
         Via::Bearer => (None, None),
@@ -245,25 +304,77 @@ where
     let input = step!(facts, action, read(parts, body, rt.body_limit(spec)).await);
 
     // 10. Claim the replay key, audit the allow.
-    admit(facts, action, replay_key.as_deref()).await?;
+    admit(facts, action, replay_key.as_deref(), None).await?;
     Ok((extracted, input))
 }
 
-/// Step 10: claims the replay key, if any, and audits the allow. The allow
-/// record's place in the audit queue is reserved before the claim, so that
-/// once the key is claimed nothing can refuse the request: a refusal never
-/// burns a key.
-async fn admit(facts: &mut Facts, action: &Mounted, replay_key: Option<&str>) -> Result<(), Response> {
+/// Step 10: claims the approval and the replay key, if any, and audits the
+/// allow. The allow record's place in the audit queue is reserved before
+/// the claims, so that once one is made nothing can refuse the request: a
+/// refusal never burns a key. The approval is claimed first: a retry that
+/// lost the approval's race keeps its replay key.
+///
+/// With a durable sink, the body then waits until the allow record is
+/// written (group commit: the writer syncs whatever is queued as one batch).
+async fn admit(
+    facts: &mut Facts,
+    action: &Mounted,
+    replay_key: Option<&str>,
+    approval: Option<&str>,
+) -> Result<(), Response> {
+    audit_allow(facts, action, replay_key, approval).await?;
+    if action.rt.auditor.is_durable() {
+        facts.allow_written(action).await?;
+    }
+    Ok(())
+}
+
+async fn audit_allow(
+    facts: &mut Facts,
+    action: &Mounted,
+    replay_key: Option<&str>,
+    approval: Option<&str>,
+) -> Result<(), Response> {
     let rt = &*action.rt;
-    let Some(key) = replay_key else { return facts.allow(action).await };
+    if replay_key.is_none() && approval.is_none() {
+        return facts.allow(action).await;
+    }
     let place = step!(facts, action, rt.auditor.reserve().await.map_err(Refusal::from));
-    if let Err(refusal) = replay::claim(&*rt.replay, key, rt.replay_ttl).await {
+    let mut claimed = Ok(());
+    if let Some(id) = approval {
+        claimed = approval::claim(&*rt.approvals, id).await;
+        facts.allow_code = "approved";
+    }
+    if let (Ok(()), Some(key)) = (&claimed, replay_key) {
+        claimed = replay::claim(&*rt.replay, key, rt.replay_ttl).await;
+    }
+    if let Err(refusal) = claimed {
         // The place goes back before the refusal is audited: with a queue
         // of one, the refusal's record needs it.
         drop(place);
         return Err(facts.refuse(action, refusal).await);
     }
     facts.allow_reserved(action, place).map_or(Ok(()), Err)
+}
+
+/// An approval's first call: stores the request and answers 202 with it.
+/// The audit record's place is reserved first, so a stored request always
+/// has its record (and a full audit queue stores nothing).
+async fn ask(facts: &mut Facts, action: &Mounted, request: ApprovalRequest) -> Response {
+    let rt = &*action.rt;
+    let place = match rt.auditor.reserve().await {
+        Ok(place) => place,
+        Err(err) => return facts.refuse(action, Refusal::from(err)).await,
+    };
+    // Kept past its expiry, so an approver meets it as expired rather
+    // than unknown.
+    let keep = rt.approval_ttl.saturating_add(crate::approval::KEPT_AFTER_EXPIRY);
+    if let Err(err) = rt.approvals.create(&request, keep).await {
+        drop(place);
+        return facts.refuse(action, Refusal::from(err)).await;
+    }
+    let answer = (StatusCode::ACCEPTED, Json(request)).into_response();
+    facts.held(action, place, answer).await
 }
 
 /// Before any step: a sink that keeps failing means no decision can be

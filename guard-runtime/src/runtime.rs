@@ -10,7 +10,9 @@ use crate::checks::probing;
 use crate::html::RenderErrorPage;
 use crate::request_id::RequestIds;
 use crate::spec::{ActionSpec, Fresh};
-use crate::store::{DenialStore, MemoryDenialStore, MemoryReplayStore, ReplayStore};
+use crate::store::{
+    ApprovalStore, DenialStore, MemoryApprovalStore, MemoryDenialStore, MemoryReplayStore, ReplayStore,
+};
 use crate::{Authenticator, Policy};
 
 /// Everything the pipeline needs, set by `Actions`' builder methods and
@@ -21,6 +23,9 @@ pub(crate) struct Runtime {
     pub(crate) policy: Arc<dyn Policy>,
     pub(crate) replay: Arc<dyn ReplayStore>,
     pub(crate) denials: Arc<dyn DenialStore>,
+    pub(crate) approvals: Arc<dyn ApprovalStore>,
+    /// How long an approval request stays open.
+    pub(crate) approval_ttl: Duration,
     pub(crate) auditor: Arc<Auditor>,
     pub(crate) probing: probing::Limit,
     pub(crate) reauth_window: Duration,
@@ -42,6 +47,8 @@ impl Runtime {
             policy,
             replay: Arc::new(MemoryReplayStore::new()),
             denials: Arc::new(MemoryDenialStore::new()),
+            approvals: Arc::new(MemoryApprovalStore::new()),
+            approval_ttl: crate::approval::DEFAULT_TTL,
             auditor: Arc::new(Auditor::new(Arc::new(TracingSink), 4096)),
             probing: probing::Limit { threshold: 20, window: Duration::from_secs(60) },
             reauth_window: Duration::from_secs(300),

@@ -35,6 +35,9 @@ pub struct ActionSpec {
     pub acr: &'static [&'static str],
     /// `acr` as the RFC 9470 challenge names it, space-separated.
     pub acr_values: &'static str,
+    /// `approval = "..."`: the permission a second person needs to approve
+    /// each call (the two-person rule).
+    pub approval: Option<&'static str>,
     /// The body limit in bytes, if the action overrides the default.
     pub body_limit: Option<usize>,
     /// How the action's body input is encoded, if it takes one.
@@ -138,6 +141,9 @@ pub struct ActionInfo {
     pub binding: Vec<String>,
     /// Authentication context classes accepted (empty: any).
     pub acr: Vec<&'static str>,
+    /// The permission a second person needs to approve each call, if the
+    /// action needs approval.
+    pub approval: Option<&'static str>,
     /// `"json"` or `"form"`: how the action's body input is encoded, if it
     /// takes one.
     pub input: Option<&'static str>,
@@ -175,6 +181,7 @@ impl ActionSpec {
         binding: &[],
         acr: &[],
         acr_values: "",
+        approval: None,
         body_limit: None,
         input: None,
         page: false,
@@ -212,6 +219,7 @@ impl ActionSpec {
             check: self.check,
             binding: self.binding.iter().map(|(claim, value)| format!("{claim}={value}")).collect(),
             acr: self.acr.to_vec(),
+            approval: self.approval,
             input: self.input.map(InputMedia::as_str),
             body_limit: self.input.map(|_| self.body_limit.unwrap_or(default_limit)),
             page: self.page,

@@ -236,6 +236,19 @@ async fn an_app_started_before_redis_serves_once_redis_is_up() {
 // ------------------------------------------------------------ unit level
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn approvals_are_shared_and_each_transition_wins_once() {
+    let server = RedisServer::start();
+    let one = RedisStores::connect(&server.url()).await.expect("connect");
+    let two = builder(&server).connect().await.expect("connect");
+    shared_state::approvals::approvals_are_shared_and_each_transition_wins_once(
+        one.approvals(),
+        two.approvals(),
+        Duration::from_secs(1),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replay_claims_race_with_exactly_one_winner() {
     let server = RedisServer::start();
     let one = RedisStores::connect(&server.url()).await.expect("connect");

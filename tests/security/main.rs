@@ -5,6 +5,8 @@
 
 mod app;
 
+mod approval;
+
 mod audit;
 mod authn;
 mod callers;

@@ -5,6 +5,10 @@
 //!   permission intersection with a wildcard scope, owner resolver) with
 //!   audit records appended to `FILE` as JSON lines;
 //! * `guarded-null`: the same, audit records discarded;
+//! * `guarded-chained FILE`: `guarded FILE` with the log hash-chained;
+//! * `guarded-durable FILE`: `guarded FILE` with a durable allow (each batch
+//!   synced before the body runs); prints `durable: syncs=N records=M` on
+//!   stderr every second, for records per sync;
 //! * `floor FILE` and `floor-null`: the same body behind the least work the
 //!   contract asks for, written by hand, and `floor-min-null`, less than
 //!   that (see `floor.rs`).
@@ -160,7 +164,7 @@ async fn main() -> ExitCode {
         };
     }
     let (Some(addr), Some(mode)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: bench-server ADDR bare|guarded FILE|guarded-null|floor FILE|floor-null|floor-min-null");
+        eprintln!("usage: bench-server ADDR bare|guarded FILE|guarded-null|guarded-chained FILE|guarded-durable FILE|floor FILE|floor-null|floor-min-null");
         return ExitCode::from(2);
     };
     let Ok(addr) = addr.parse::<SocketAddr>() else {
@@ -171,11 +175,24 @@ async fn main() -> ExitCode {
         ("bare", _) => Ok(Router::new().route("/orders/{id}", get(bare))),
         ("guarded", Some(file)) => guarded_router(JsonLinesSink::new(file)).await,
         ("guarded-null", _) => guarded_router(NullSink).await,
+        ("guarded-chained", Some(file)) => guarded_router(JsonLinesSink::new(file).chained()).await,
+        ("guarded-durable", Some(file)) => {
+            let sink = JsonLinesSink::new(file).durable();
+            let count = sink.sync_count();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+                loop {
+                    tick.tick().await;
+                    eprintln!("durable: syncs={} records={}", count.syncs(), count.records());
+                }
+            });
+            guarded_router(sink).await
+        }
         ("floor", Some(file)) => Ok(floor::router(JsonLinesSink::new(file), TOKEN).0),
         ("floor-null", _) => Ok(floor::router(NullSink, TOKEN).0),
         ("floor-min-null", _) => Ok(floor::min_router(TOKEN)),
         _ => {
-            eprintln!("bench-server: unknown mode `{mode}` (bare, guarded FILE, guarded-null, floor FILE, floor-null, floor-min-null)");
+            eprintln!("bench-server: unknown mode `{mode}` (bare, guarded FILE, guarded-null, guarded-chained FILE, guarded-durable FILE, floor FILE, floor-null, floor-min-null)");
             return ExitCode::from(2);
         }
     };

@@ -5,15 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use guard_runtime::audit::{JsonLinesSink, TracingSink};
+use guard_runtime::audit::{HmacKey, JsonLinesSink, TracingSink};
 use guard_runtime::authn::jwt::{Issuer, Jwt};
 use guard_runtime::authn::Sessions;
+use guard_runtime::manifest::Manifest;
 use guard_runtime::store::MemoryDenialStore;
-use guard_runtime::{Actions, AuditHandle, RolePolicy};
+use guard_runtime::{Accounted, Actions, AuditHandle, RolePolicy};
 use sqlx::SqlitePool;
 
 use crate::accounts::SqliteAccounts;
-use crate::actions::{account, admin, forms, health, index, orders, pages, payments, users};
+use crate::actions::{account, admin, approvals, forms, health, index, orders, pages, payments, users};
 use crate::lockouts::Lockouts;
 use crate::oidc::OrdersClaims;
 use crate::recent::{RecentDecisions, RECENT_CAPACITY};
@@ -24,7 +25,12 @@ use crate::store_choice::Stores;
 /// The knobs the flags turn.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// The audit log, hash-chained (`verify-audit` checks it).
     pub audit_log: Option<PathBuf>,
+    /// Links the log's lines with HMAC-SHA256 under this key (`--audit-hmac-key-file`).
+    pub audit_key: Option<HmacKey>,
+    /// Each allow record on disk before its body runs (`--audit-durable`).
+    pub audit_durable: bool,
     pub probe_threshold: u32,
     pub reauth_window: Duration,
     /// Session cookie `__Host-` prefixed and `Secure` (`--secure-cookies`).
@@ -56,8 +62,83 @@ pub fn build(pool: SqlitePool, settings: &Settings) -> (Router, AuditHandle) {
     build_with(pool, settings, &stores)
 }
 
-/// The app on `stores` (`--store`).
+/// The app on `stores` (`--store`), with every route accounted for: a
+/// route that is neither a mounted action nor declared public is refused.
 pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Router, AuditHandle) {
+    let (router, accounted, audit) = assemble(pool, settings, stores);
+    (accounted.apply(router), audit)
+}
+
+/// The authorization manifest of the app as `build` mounts it (default
+/// settings): what `orders-example manifest` prints and
+/// `authorization-manifest.json` holds. The pool is only cloned into the
+/// resolvers and stores, never used.
+pub fn manifest(pool: SqlitePool) -> Manifest {
+    let stores = Stores::in_process(&pool);
+    let settings = Settings {
+        audit_log: None,
+        audit_key: None,
+        audit_durable: false,
+        probe_threshold: 20,
+        reauth_window: Duration::from_secs(300),
+        secure_cookies: false,
+        oidc: None,
+    };
+    mount(actions(pool, &settings, &stores).0).authorization_manifest()
+}
+
+/// The app before its last layer, [`Accounted`]: `build_with` applies it;
+/// a test adds a plain route here, as a careless change would, to see it
+/// refused.
+pub fn assemble(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Router, Accounted, AuditHandle) {
+    let (actions, state) = actions(pool, settings, stores);
+    let actions = mount(actions);
+    let audit = actions.audit_handle();
+    let accounted = actions.accounted();
+    let manifest = Arc::new(actions.manifest().to_vec());
+    let state = AppState { manifest, ..state };
+    // Unknown paths answer like guard does: a problem 404, never cached.
+    (actions.into_router(state).fallback(guard_runtime::not_found), accounted, audit)
+}
+
+/// Every action of the app, on `actions`.
+fn mount(actions: Actions<AppState>) -> Actions<AppState> {
+    actions
+        .mount(index::index)
+        .mount(index::api_description)
+        .mount(health::health)
+        .mount(account::login)
+        .mount(account::logout)
+        .mount(account::reauth)
+        .mount(account::change_password)
+        .mount(pages::login_page)
+        .mount(pages::stylesheet)
+        .mount(forms::login_form)
+        .mount(forms::logout_form)
+        .mount(orders::list_orders)
+        .mount(orders::get_order)
+        .mount(orders::create_order)
+        .mount(orders::change_address)
+        .mount(orders::cancel_order)
+        .mount(orders::delete_order)
+        .mount(forms::create_order_form)
+        .mount(forms::change_address_form)
+        .mount(forms::cancel_order_form)
+        .mount(payments::capture_payment)
+        .mount(approvals::refund_order)
+        .mount(approvals::list_approvals)
+        .mount(approvals::approve_request)
+        .mount(approvals::deny_request)
+        .mount(admin::rotate_service_key)
+        .mount(users::set_role)
+        .mount(users::disable_user)
+        .mount(admin::list_actions)
+        .mount(admin::audit_view)
+}
+
+/// The configured, not yet mounted, app and its state (without the
+/// manifest, known only once everything is mounted).
+fn actions(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Actions<AppState>, AppState) {
     let session_store = stores.session_store.clone();
     // Every session and agent token reads its user's account per request:
     // roles, disabling and password changes apply at once.
@@ -96,39 +177,21 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
     // was written is kept in memory for the audit page.
     let recent = RecentDecisions::new(RECENT_CAPACITY);
     actions = match &settings.audit_log {
-        Some(path) => actions.audit(recent.tee(JsonLinesSink::new(path)), AUDIT_QUEUE),
+        Some(path) => {
+            // Always chained: every line names the one before it.
+            let mut sink = match &settings.audit_key {
+                Some(key) => JsonLinesSink::new(path).chained_with_key(key.clone()),
+                None => JsonLinesSink::new(path).chained(),
+            };
+            if settings.audit_durable {
+                sink = sink.durable();
+            }
+            actions.audit(recent.tee(sink), AUDIT_QUEUE)
+        }
         None => actions.audit(recent.tee(TracingSink), AUDIT_QUEUE),
     };
-    let audit = actions.audit_handle();
-    let actions = actions
-        .mount(index::index)
-        .mount(index::api_description)
-        .mount(health::health)
-        .mount(account::login)
-        .mount(account::logout)
-        .mount(account::reauth)
-        .mount(account::change_password)
-        .mount(pages::login_page)
-        .mount(pages::stylesheet)
-        .mount(forms::login_form)
-        .mount(forms::logout_form)
-        .mount(orders::list_orders)
-        .mount(orders::get_order)
-        .mount(orders::create_order)
-        .mount(orders::change_address)
-        .mount(orders::cancel_order)
-        .mount(orders::delete_order)
-        .mount(forms::create_order_form)
-        .mount(forms::change_address_form)
-        .mount(forms::cancel_order_form)
-        .mount(payments::capture_payment)
-        .mount(admin::rotate_service_key)
-        .mount(users::set_role)
-        .mount(users::disable_user)
-        .mount(admin::list_actions)
-        .mount(admin::audit_view);
-    let manifest = Arc::new(actions.manifest().to_vec());
-    let state = AppState { pool, sessions, tokens, session_store, manifest, recent, lockouts };
-    // Unknown paths answer like guard does: a problem 404, never cached.
-    (actions.into_router(state).fallback(guard_runtime::not_found), audit)
+    let approvals = actions.approvals();
+    let manifest = Arc::new(Vec::new());
+    let state = AppState { pool, sessions, tokens, session_store, manifest, approvals, recent, lockouts };
+    (actions, state)
 }

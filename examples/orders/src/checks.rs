@@ -27,3 +27,13 @@ pub async fn not_captured(ctx: &CheckContext<'_>) -> Result<(), CheckError> {
         _ => Err(CheckError::denied("A captured order cannot be cancelled.")),
     }
 }
+
+/// Only a captured order has been paid, so only it can be refunded. Runs
+/// before the approval step: no approval is asked for a refund that could
+/// never run.
+pub async fn order_is_refundable(ctx: &CheckContext<'_>) -> Result<(), CheckError> {
+    match status(ctx) {
+        Some("captured") => Ok(()),
+        _ => Err(CheckError::denied("Only a captured order can be refunded.")),
+    }
+}

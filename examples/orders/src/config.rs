@@ -46,6 +46,32 @@ pub struct Flags {
     /// The audience the issuer's tokens must name in `aud`; needs `--oidc-issuer`.
     #[arg(long, env = "ORDERS_OIDC_AUDIENCE", value_name = "AUD")]
     pub oidc_audience: Option<String>,
+
+    /// Link the audit log's lines with HMAC-SHA256 under the key in this file (at least 32 bytes) instead of plain SHA-256; needs `--audit-log`.
+    #[arg(long, env = "ORDERS_AUDIT_HMAC_KEY_FILE", value_name = "PATH")]
+    pub audit_hmac_key_file: Option<PathBuf>,
+
+    /// Sync each audit batch to disk, and run no action body before its allow record is written; needs `--audit-log`.
+    #[arg(long, env = "ORDERS_AUDIT_DURABLE")]
+    pub audit_durable: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the binary does instead of serving.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Check an audit log's hash chain; prints the first broken link (exit 1) or the chain's head (exit 0).
+    VerifyAudit {
+        /// The audit log (`--audit-log` of the server).
+        file: PathBuf,
+        /// The key file of a log written with `--audit-hmac-key-file`.
+        #[arg(long, value_name = "PATH")]
+        hmac_key_file: Option<PathBuf>,
+    },
+    /// Print the authorization manifest of the mounted actions (`examples/orders/authorization-manifest.json`).
+    Manifest,
 }
 
 /// The OIDC issuer whose JWTs are accepted (`--oidc-issuer`, `--oidc-audience`).
@@ -105,6 +131,9 @@ impl Flags {
         };
         if let Some(log) = &self.audit_log {
             check_writable_file("--audit-log", log)?;
+        }
+        if self.audit_log.is_none() && (self.audit_durable || self.audit_hmac_key_file.is_some()) {
+            return Err("--audit-durable and --audit-hmac-key-file need --audit-log".into());
         }
         Ok(db)
     }

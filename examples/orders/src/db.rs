@@ -77,6 +77,8 @@ pub(crate) const USERS: &[DemoUser] = &[
     DemoUser { name: "bob", tenant: "acme", role: "customer", password: "bob-pass" },
     DemoUser { name: "erin", tenant: "acme", role: "support", password: "erin-pass" },
     DemoUser { name: "carol", tenant: "acme", role: "admin", password: "carol-pass" },
+    // The second admin: a refund needs one admin to ask and another to approve.
+    DemoUser { name: "frank", tenant: "acme", role: "admin", password: "frank-pass" },
     DemoUser { name: "dave", tenant: "globex", role: "customer", password: "dave-pass" },
 ];
 

@@ -8,8 +8,9 @@ use clap::error::ErrorKind;
 use clap::Parser;
 use tokio::net::TcpListener;
 
+use guard_runtime::audit::HmacKey;
 use guard_runtime::authn::jwt::{HttpFetcher, Issuer};
-use orders_example::config::{DbLocation, Flags, Oidc};
+use orders_example::config::{Command, DbLocation, Flags, Oidc};
 use orders_example::store_choice::StoreChoice;
 use orders_example::{app, db, passwords, store_choice, welcome};
 
@@ -25,6 +26,11 @@ fn main() -> ExitCode {
         }
         Err(e) => return usage_error(&e.to_string()),
     };
+    match &flags.command {
+        Some(Command::VerifyAudit { file, hmac_key_file }) => return verify_audit(file, hmac_key_file.as_deref()),
+        Some(Command::Manifest) => return print_manifest(),
+        None => {}
+    }
     // Before anything is created: a bad path leaves nothing behind.
     let db = match flags.validate() {
         Ok(db) => db,
@@ -43,6 +49,55 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&format!("cannot start the runtime: {e}")),
     };
     runtime.block_on(run(flags, db, store, oidc))
+}
+
+/// `verify-audit FILE [--hmac-key-file PATH]`: exit 0 and the chain's
+/// head when it holds, 1 and the first broken link when not, 2 when the
+/// file or key cannot be read.
+fn verify_audit(file: &std::path::Path, key_file: Option<&std::path::Path>) -> ExitCode {
+    let key = match key_file.map(HmacKey::from_file).transpose() {
+        Ok(key) => key,
+        Err(e) => return usage_error(&format!("--hmac-key-file: {e}")),
+    };
+    let log = match std::fs::File::open(file) {
+        Ok(log) => std::io::BufReader::new(log),
+        Err(e) => return usage_error(&format!("{}: {e}", file.display())),
+    };
+    match guard_runtime::audit::verify(log, key.as_ref()) {
+        Ok(verified) => {
+            println!(
+                "{}: chain holds: {} records, epoch {}, {} links, head {}",
+                file.display(),
+                verified.records,
+                verified.epoch,
+                verified.link,
+                verified.head
+            );
+            ExitCode::SUCCESS
+        }
+        Err(broken) => {
+            println!("{}: {broken}", file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `manifest`: the authorization manifest on stdout, as checked in.
+fn print_manifest() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return usage_error(&format!("cannot start the runtime: {e}")),
+    };
+    // Mounting needs a pool to hand the resolvers; a lazy one never opens.
+    let manifest = runtime
+        .block_on(async { sqlx::SqlitePool::connect_lazy("sqlite::memory:").map(orders_example::app::manifest) });
+    match manifest {
+        Ok(manifest) => {
+            print!("{}", manifest.render());
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage_error(&format!("cannot prepare the app: {e}")),
+    }
 }
 
 /// Prints only the first line of `message`: scripts get one line to show.
@@ -87,8 +142,14 @@ async fn run(flags: Flags, db: DbLocation, store: StoreChoice, oidc: Option<Oidc
         tracing::error!(error = %e, "cannot prepare password hashing");
         return ExitCode::FAILURE;
     }
+    let audit_key = match flags.audit_hmac_key_file.as_deref().map(HmacKey::from_file).transpose() {
+        Ok(key) => key,
+        Err(e) => return usage_error(&format!("--audit-hmac-key-file: {e}")),
+    };
     let settings = app::Settings {
         audit_log: flags.audit_log.clone(),
+        audit_key,
+        audit_durable: flags.audit_durable,
         probe_threshold: flags.probe_threshold,
         reauth_window: Duration::from_secs(flags.reauth_window),
         secure_cookies: flags.secure_cookies(),

@@ -68,6 +68,12 @@ impl<S: AuditSink> AuditSink for Recent<S> {
             Ok(())
         })
     }
+
+    /// As durable as the sink it writes to (`--audit-durable`): the ring
+    /// adds no wait and loses nothing the log kept.
+    fn is_durable(&self) -> bool {
+        self.inner.is_durable()
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use guard_runtime::approval::Approvals;
 use guard_runtime::authn::{Sessions, Tokens};
 use guard_runtime::ActionInfo;
 use sqlx::SqlitePool;
@@ -26,4 +27,7 @@ pub struct AppState {
     pub recent: RecentDecisions,
     /// Who the probing limit locks out now, for the audit page.
     pub lockouts: Lockouts,
+    /// Lists, approves and denies approval requests (refunds), by guard's
+    /// rules, over the store the guard uses.
+    pub approvals: Approvals,
 }

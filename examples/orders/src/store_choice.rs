@@ -1,8 +1,9 @@
-//! `--store`: where sessions, keys, replay keys and denial counters live.
+//! `--store`: where sessions, keys, replay keys, denial counters and
+//! approval requests live.
 //!
-//! In-process (the default): sessions and keys in SQLite, replay keys and
-//! denial counters in memory; one instance. `redis://…` or `postgres://…`:
-//! all four in Redis (`guard_runtime::store::redis`) or PostgreSQL
+//! In-process (the default): sessions and keys in SQLite, replay keys,
+//! denial counters and approval requests in memory; one instance.
+//! `redis://…` or `postgres://…`: all five in Redis (`guard_runtime::store::redis`) or PostgreSQL
 //! (`guard_runtime::store::postgres`), shared by every instance pointed at
 //! the same server. Orders, users and passwords stay in SQLite either way.
 
@@ -12,7 +13,7 @@ use std::time::Duration;
 use guard_runtime::authn::{SessionRecord, SessionStore, TokenStore, Tokens};
 use guard_runtime::store::postgres::{PostgresReplayStore, PostgresStores, PostgresTokenStore};
 use guard_runtime::store::redis::{RedisReplayStore, RedisStores, RedisTokenStore};
-use guard_runtime::store::ReplayStore;
+use guard_runtime::store::{ApprovalRequest, ApprovalState, ApprovalStore, MemoryApprovalStore, ReplayStore};
 use guard_runtime::{Actions, StoreError, StoreFuture};
 use sqlx::SqlitePool;
 
@@ -128,6 +129,9 @@ pub struct Stores {
     pub session_store: SharedSessionStore,
     /// Bearer keys and agent tokens.
     pub tokens: Tokens,
+    /// Approval requests (refunds waiting for a second admin): in memory,
+    /// or in the shared store.
+    pub approvals: SharedApprovalStore,
     /// Set when on Redis or PostgreSQL: replay keys and denial counters go
     /// there too.
     shared: Option<Shared>,
@@ -136,18 +140,30 @@ pub struct Stores {
 impl Stores {
     /// On `shared` (from [`StoreChoice::connect`]) if given, else in-process.
     pub fn new(shared: Option<SharedStores>, pool: &SqlitePool) -> Stores {
-        let (session_store, tokens, shared) = match shared {
+        let (session_store, tokens, approvals, shared) = match shared {
             None => return Stores::in_process(pool),
             Some(SharedStores::Redis(redis)) => {
                 let keys = SharedKeys::new(redis.tokens(), redis.replay(), pool.clone());
-                (SharedSessionStore::new(redis.sessions()), Tokens::new(keys.clone()), Shared::Redis(redis, keys))
+                let approvals = SharedApprovalStore::new(redis.approvals());
+                (
+                    SharedSessionStore::new(redis.sessions()),
+                    Tokens::new(keys.clone()),
+                    approvals,
+                    Shared::Redis(redis, keys),
+                )
             }
             Some(SharedStores::Postgres(pg)) => {
                 let keys = SharedKeys::new(pg.tokens(), pg.replay(), pool.clone());
-                (SharedSessionStore::new(pg.sessions()), Tokens::new(keys.clone()), Shared::Postgres(pg, keys))
+                let approvals = SharedApprovalStore::new(pg.approvals());
+                (
+                    SharedSessionStore::new(pg.sessions()),
+                    Tokens::new(keys.clone()),
+                    approvals,
+                    Shared::Postgres(pg, keys),
+                )
             }
         };
-        Stores { session_store, tokens, shared: Some(shared) }
+        Stores { session_store, tokens, approvals, shared: Some(shared) }
     }
 
     /// Today's single-instance stores: SQLite sessions and keys; guard's
@@ -156,6 +172,7 @@ impl Stores {
         Stores {
             session_store: SharedSessionStore::new(SqliteSessionStore::new(pool.clone())),
             tokens: Tokens::new(SqliteTokenStore::new(pool.clone())),
+            approvals: SharedApprovalStore::new(MemoryApprovalStore::new()),
             shared: None,
         }
     }
@@ -166,8 +183,10 @@ impl Stores {
         self.shared.is_some()
     }
 
-    /// Puts the replay keys and denial counters in the shared store, if any.
+    /// Puts the approval requests in their store, and the replay keys and
+    /// denial counters in the shared store, if any.
     pub fn apply<S: Clone + Send + Sync + 'static>(&self, actions: Actions<S>) -> Actions<S> {
+        let actions = actions.approval_store(self.approvals.clone());
         match &self.shared {
             Some(Shared::Redis(redis, _)) => actions.replay_store(redis.replay()).denial_store(redis.denials()),
             Some(Shared::Postgres(pg, _)) => actions.replay_store(pg.replay()).denial_store(pg.denials()),
@@ -263,6 +282,47 @@ impl SessionStore for SharedSessionStore {
         keep: Option<&'a str>,
     ) -> StoreFuture<'a, Result<(), StoreError>> {
         self.0.revoke_principal(principal_id, keep)
+    }
+}
+
+/// Any approval store behind one type: the app's, and a test's handle on
+/// the same requests.
+#[derive(Clone)]
+pub struct SharedApprovalStore(Arc<dyn ApprovalStore>);
+
+impl SharedApprovalStore {
+    pub fn new(store: impl ApprovalStore) -> Self {
+        SharedApprovalStore(Arc::new(store))
+    }
+}
+
+impl std::fmt::Debug for SharedApprovalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedApprovalStore").finish_non_exhaustive()
+    }
+}
+
+impl ApprovalStore for SharedApprovalStore {
+    fn create<'a>(&'a self, request: &'a ApprovalRequest, keep: Duration) -> StoreFuture<'a, Result<(), StoreError>> {
+        self.0.create(request, keep)
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<ApprovalRequest>, StoreError>> {
+        self.0.get(id)
+    }
+
+    fn transition<'a>(
+        &'a self,
+        id: &'a str,
+        from: ApprovalState,
+        to: ApprovalState,
+        decided_by: Option<&'a str>,
+    ) -> StoreFuture<'a, Result<bool, StoreError>> {
+        self.0.transition(id, from, to, decided_by)
+    }
+
+    fn pending<'a>(&'a self, tenant: &'a str) -> StoreFuture<'a, Result<Vec<ApprovalRequest>, StoreError>> {
+        self.0.pending(tenant)
     }
 }
 

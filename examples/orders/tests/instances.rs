@@ -1,8 +1,8 @@
 //! Two instances of the app on one shared store and one SQLite file,
 //! every scenario run on Redis (`--store redis://…`, module `redis`) and on
 //! PostgreSQL (`--store postgres://…`, module `postgres`): sessions,
-//! revocations, rotated keys, idempotency keys and denial counters are
-//! shared; a dead store answers 503 `unavailable` without running any body,
+//! revocations, rotated keys, idempotency keys, denial counters and
+//! approval requests are shared; a dead store answers 503 `unavailable` without running any body,
 //! and a restarted store needs no app restart.
 //!
 //! Every test starts its own server on a free loopback port, killed on drop
@@ -47,6 +47,7 @@ on_every_store!(
     an_idempotency_key_used_on_one_instance_is_refused_on_the_other,
     one_key_sent_32_times_at_once_to_both_instances_wins_exactly_once,
     denials_on_both_instances_add_up_to_one_limit,
+    a_refund_asked_on_one_instance_is_approved_and_run_once_across_both,
     a_dead_store_answers_503_runs_nothing_and_recovery_needs_no_restart,
     an_unreachable_store_at_startup_is_no_crash,
 );
@@ -247,6 +248,39 @@ async fn one_key_sent_32_times_at_once_to_both_instances_wins_exactly_once<S: St
         captured += usize::from(order["status"] == "captured");
     }
     assert_eq!(captured, 1, "bodies that ran");
+}
+
+/// Carol asks for a refund on A; Frank, the second admin, sees and approves
+/// it on B; Carol's retry runs on B, once: a retry on A is refused.
+async fn a_refund_asked_on_one_instance_is_approved_and_run_once_across_both<S: StoreServer>() {
+    let store = S::start();
+    let Pair { a, b, .. } = &Pair::start(&store, &[]);
+    let alice = a.user("alice").await;
+    let order = new_order(a, &alice, "lamp").await;
+    capture(a, SVC_KEY, &order, "refund-capture-1").await.assert_ok(200);
+    let (carol, frank) = (a.user("carol").await, b.user("frank").await);
+    let path = format!("/orders/{order}/refund");
+    let body = json!({ "reason": "arrived broken" });
+    let asked = a.post(&path, &carol, body.clone()).await.assert_ok(202);
+    let id = asked["id"].as_str().expect("an approval id").to_owned();
+    assert_eq!((asked["requester"].as_str(), asked["state"].as_str()), (Some("carol"), Some("pending")));
+
+    let retry = |app: &App| {
+        let request = app.request(reqwest::Method::POST, &path, &carol).header("approval-id", id.as_str()).json(&body);
+        send(request)
+    };
+    retry(b).await.assert_problem(403, "approval_pending");
+    b.post_empty(&format!("/approvals/{id}/approve"), &carol).await.assert_problem(403, "forbidden");
+    let listed = b.get("/approvals", &frank).await.assert_ok(200);
+    assert_eq!(listed.as_array().map(|l| l.iter().any(|r| r["id"] == id.as_str())), Some(true), "{listed}");
+    let approved = b.post_empty(&format!("/approvals/{id}/approve"), &frank).await.assert_ok(200);
+    assert_eq!(approved["decided_by"], "frank");
+
+    let refund = retry(b).await.assert_ok(201);
+    assert_eq!((refund["refunded_by"].as_str(), refund["approval_id"].as_str()), (Some("carol"), Some(id.as_str())));
+    retry(a).await.assert_problem(409, "approval_used");
+    retry(b).await.assert_problem(409, "approval_used");
+    a.post_empty(&format!("/approvals/{id}/deny"), &frank).await.assert_problem(409, "approval_used");
 }
 
 async fn denials_on_both_instances_add_up_to_one_limit<S: StoreServer>() {

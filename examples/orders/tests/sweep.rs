@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use guard_runtime::authn::{hash_secret, random_secret, SessionRecord, SessionStore, Sessions, TokenStore};
+use guard_runtime::store::{ApprovalRequest, ApprovalState, ApprovalStore};
 use guard_runtime::testkit::{served_manifest, sweep, ActionFixture, AuditSource, Credential, Fixtures};
 use guard_runtime::{Delegation, Principal};
 use orders_example::config::DbLocation;
+use orders_example::store_choice::Stores;
 use orders_example::stores::{SqliteSessionStore, SqliteTokenStore};
 use orders_example::{app, db};
 use serde_json::json;
@@ -94,19 +96,24 @@ async fn every_action_of_the_orders_app_holds() {
     let audit_log = dir.path().join("audit.jsonl");
     let settings = app::Settings {
         audit_log: Some(audit_log.clone()),
+        audit_key: None,
+        audit_durable: false,
         probe_threshold: 0,
         reauth_window: Duration::from_secs(300),
         secure_cookies: false,
         oidc: None,
     };
-    let (router, audit) = app::build(pool.clone(), &settings);
+    // The app's stores, so that approval requests can be made for the sweep.
+    let stores = Stores::in_process(&pool);
+    let approvals = stores.approvals.clone();
+    let (router, audit) = app::build_with(pool.clone(), &settings, &stores);
 
     let user = |name: &str, tenant: &str, roles: &[&str]| Principal::user(name, tenant, roles.iter().copied());
     let (alice, carol) = (user("alice", "acme", &["customer"]), user("carol", "acme", &["admin"]));
     let customer = |name: &str| Delegation { user: name.into(), roles: vec!["customer".into()] };
     let manifest =
         served_manifest(&router, "/admin/actions", &login(&pool, carol.clone()).await).await.expect("manifest");
-    assert_eq!(manifest.len(), 26, "every mounted action");
+    assert_eq!(manifest.len(), 30, "every mounted action");
 
     // A logged-out session: worked once, revoked server-side.
     let logged_out = login(&pool, alice.clone()).await;
@@ -118,6 +125,7 @@ async fn every_action_of_the_orders_app_holds() {
     let next = Arc::new(AtomicU64::new(1));
     let (orders_pool, accounts_pool, users_pool) = (pool.clone(), pool.clone(), pool.clone());
     let next_user = Arc::new(AtomicU64::new(1));
+    let next_approval = Arc::new(AtomicU64::new(1));
     let mut fixtures = Fixtures::new(app::policy())
         .audit(AuditSource::json_lines(&audit_log, audit))
         .caller(
@@ -193,6 +201,32 @@ async fn every_action_of_the_orders_app_holds() {
                 name
             }
         })
+        // A pending request for a refund of an order of the owner's tenant,
+        // asked by the owner: what the approve and deny actions name.
+        .objects("approvals", move |owner: Principal| {
+            let (store, n) = (approvals.clone(), next_approval.fetch_add(1, Ordering::SeqCst));
+            async move {
+                let request = ApprovalRequest {
+                    id: format!("sweep-approval-{n}"),
+                    action: "refund_order".into(),
+                    object: "orders/1".into(),
+                    object_owner: owner.owner_id().map(str::to_owned),
+                    tenant: owner.tenant.clone(),
+                    requester: owner.id.clone(),
+                    requester_user: owner.owner_id().map(str::to_owned),
+                    permission: "orders:approve".into(),
+                    input_digest: String::new(),
+                    request_id: format!("sweep-{n}"),
+                    requested_at: 0,
+                    expires_at: u64::MAX,
+                    state: ApprovalState::Pending,
+                    decided_by: None,
+                };
+                store.create(&request, Duration::from_secs(3600)).await.expect("approval request");
+                request.id
+            }
+        })
+        .action("refund_order", ActionFixture::new().body(json!({ "reason": "damaged" })))
         .action("set_role", ActionFixture::new().body(json!({ "role": "support" })))
         .action(
             "create_order",
@@ -215,6 +249,7 @@ async fn every_action_of_the_orders_app_holds() {
         user("bob", "acme", &["customer"]),
         user("erin", "acme", &["support"]),
         carol,
+        user("frank", "acme", &["admin"]),
         user("dave", "globex", &["customer"]),
         user("nobody", "acme", &[]),
     ] {

@@ -16,13 +16,15 @@ use serde::Serialize;
 
 use crate::{CallerKind, Principal, RequestId, StoreError, StoreFuture};
 
+mod chain;
 mod line;
 mod queue;
 mod sinks;
 mod timestamp;
 
+pub use chain::{verify, BreakKind, Broken, HmacKey, KeyError, Verified};
 pub(crate) use queue::{Auditor, Reserved};
-pub use sinks::{JsonLinesSink, MemorySink, TracingSink};
+pub use sinks::{JsonLinesSink, MemorySink, SyncCount, TracingSink};
 
 /// Allowed or denied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -151,4 +153,12 @@ pub trait AuditSink: Send + Sync + 'static {
     /// Writes a batch durably enough for the app's needs. An error keeps the
     /// batch for a retry and makes the guard deny (503) until a retry succeeds.
     fn write<'a>(&'a self, batch: &'a [DecisionRecord]) -> StoreFuture<'a, Result<(), StoreError>>;
+
+    /// Whether [`write`](AuditSink::write) returns only once the batch is
+    /// on stable storage. If so, the guard waits for each request's allow
+    /// record to be written before the body runs (a durable allow).
+    /// Default: no, the body runs once the record is queued.
+    fn is_durable(&self) -> bool {
+        false
+    }
 }

@@ -22,6 +22,8 @@ pub(crate) struct Auditor {
     sink: Arc<dyn AuditSink>,
     shared: Arc<Shared>,
     writer: OnceLock<()>,
+    /// The sink's [`AuditSink::is_durable`], read once.
+    durable: bool,
 }
 
 struct Shared {
@@ -40,7 +42,9 @@ struct Queue {
     records: Vec<DecisionRecord>,
     /// Flushes waiting for every record queued before them: all of those
     /// are in the batch the writer takes together with the flush.
-    flushes: Vec<oneshot::Sender<()>>,
+    /// Each learns whether they were (`false`: the sink failed, the records
+    /// are kept for its retry).
+    flushes: Vec<oneshot::Sender<bool>>,
     /// The writer is gone (its runtime shut down): nothing can be audited.
     /// Under the lock, so no record is accepted after the writer's end.
     stopped: bool,
@@ -91,7 +95,14 @@ impl Auditor {
             room: Notify::new(),
             failing: AtomicBool::new(false),
         };
-        Auditor { sink, shared: Arc::new(shared), writer: OnceLock::new() }
+        let durable = sink.is_durable();
+        Auditor { sink, shared: Arc::new(shared), writer: OnceLock::new(), durable }
+    }
+
+    /// Whether the sink writes to stable storage: the pipeline then waits
+    /// for the allow record to be written before the body runs.
+    pub(crate) fn is_durable(&self) -> bool {
+        self.durable
     }
 
     fn start(&self) {
@@ -177,7 +188,13 @@ impl Auditor {
             queue.flushes.push(done);
         }
         self.shared.work.notify_one();
-        written.await.map_err(|_| stopped())
+        match written.await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                Err(StoreError::new("audit queue", "the audit sink failed; the records are kept for its retry"))
+            }
+            Err(_) => Err(stopped()),
+        }
     }
 }
 
@@ -265,7 +282,7 @@ async fn write_loop(stop: StopOnDrop, sink: Arc<dyn AuditSink>) {
             seen = Some(queued);
             tokio::task::yield_now().await;
         }
-        let flushes = match shared.lock() {
+        let mut flushes = match shared.lock() {
             Ok(mut queue) => {
                 std::mem::swap(&mut queue.records, &mut batch);
                 std::mem::take(&mut queue.flushes)
@@ -281,6 +298,11 @@ async fn write_loop(stop: StopOnDrop, sink: Arc<dyn AuditSink>) {
                     shared.failing.store(false, Ordering::Relaxed);
                 }
                 Err(err) => {
+                    // A flush waiting on this batch (a durable allow, a
+                    // shutdown) learns now, not after the sink recovers.
+                    for done in flushes.drain(..) {
+                        let _ = done.send(false);
+                    }
                     if !shared.failing.swap(true, Ordering::Relaxed) {
                         // Requests waiting for room would wait for as long as
                         // the sink is down: let them answer 503 now.
@@ -293,7 +315,7 @@ async fn write_loop(stop: StopOnDrop, sink: Arc<dyn AuditSink>) {
             }
         }
         for done in flushes {
-            let _ = done.send(());
+            let _ = done.send(true);
         }
     }
 }

@@ -16,13 +16,14 @@
 //! | 6 | [`permission`], [`binding`] | 403 `forbidden`, 403 `binding_failed` |
 //! | 7 | [`extract`], [`input`] | 400, 413, 415, 422 |
 //! | 8 | [`object`] | 404 `not_found` |
-//! | 9 | [`custom`] | 403 `forbidden` |
-//! | 10 | [`replay`] (the claim), then the allow record | 409 `replayed` |
+//! | 9 | [`custom`], then [`approval`] (202 with a request on the first call) | 403 `forbidden`, 403 `approval_invalid`, `approval_pending`, `approval_denied` |
+//! | 10 | [`approval`] and [`replay`] (the claims), then the allow record | 409 `approval_used`, `replayed` |
 //!
 //! Any check whose store fails answers [`Refusal::Unavailable`]: 503, and the
 //! body never runs.
 
 pub(crate) mod acr;
+pub(crate) mod approval;
 pub(crate) mod authenticate;
 pub(crate) mod binding;
 pub(crate) mod body;

@@ -53,6 +53,7 @@ fn entry(json: &Value) -> Result<ActionInfo, String> {
         check: optional("check"),
         binding: list("binding").into_iter().map(str::to_owned).collect(),
         acr: list("acr"),
+        approval: optional("approval"),
         input: match json["input"].as_str() {
             None => None,
             Some("json") => Some("json"),

@@ -25,6 +25,8 @@ use guard_runtime::{
 };
 use tower::ServiceExt;
 
+pub mod approvals;
+
 // ---------------------------------------------------------------- backend
 
 /// The four stores one app instance runs on.

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod approvals;
 pub mod forms;
 pub mod health;
 pub mod index;

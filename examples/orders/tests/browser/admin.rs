@@ -21,7 +21,7 @@ async fn carol_reads_the_manifest_and_filters_the_audit_view_by_principal() {
         page.click("a[href='/admin/actions']").await;
         page.wait_for_path("/admin/actions").await;
         let rows = browser.find_all(Locator::Css("#manifest tbody tr")).await.expect("rows");
-        assert_eq!(rows.len(), 26, "one row per mounted action");
+        assert_eq!(rows.len(), 30, "one row per mounted action");
         let capture = page.text("tr[data-action=capture_payment]").await;
         assert!(capture.contains("payments:capture") && capture.contains("environment=production"), "{capture}");
 

@@ -5,7 +5,7 @@
 //! call every store makes through it belong together; each store's own
 //! queries live in a file of their own.
 //!
-//! One [`PostgresStores`] connection pool serves all four stores, each in
+//! One [`PostgresStores`] connection pool serves all five stores, each in
 //! its own table (names after the prefix, default `guard_`, in the schema
 //! of [`PostgresStoresBuilder::schema`], else the `search_path`'s):
 //!
@@ -15,6 +15,7 @@
 //! | [`PostgresTokenStore`] | [`TokenStore`](crate::authn::TokenStore) | `tokens`: secret hash (key), credential id (indexed), JSON record |
 //! | [`PostgresReplayStore`] | [`ReplayStore`](crate::store::ReplayStore) | `replay`: key, expiry |
 //! | [`PostgresDenialStore`] | [`DenialStore`](crate::store::DenialStore) | `denials`: key, count, end of window |
+//! | [`PostgresApprovalStore`] | [`ApprovalStore`](crate::store::ApprovalStore) | `approvals`: id (key), tenant (indexed), JSON record, state, approver, time to forget it |
 //!
 //! Hashes and records are `text`. Keys and ids that may hold any string
 //! (replay keys, denial keys, principal and credential ids) are `bytea`
@@ -69,6 +70,7 @@
 //! # Ok(()) }
 //! ```
 
+mod approvals;
 mod denials;
 mod replay;
 mod sessions;
@@ -83,6 +85,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
+pub use approvals::PostgresApprovalStore;
 pub use denials::PostgresDenialStore;
 pub use replay::PostgresReplayStore;
 pub use sessions::PostgresSessionStore;
@@ -106,7 +109,7 @@ pub const SWEEP_EVERY: u64 = 1024;
 /// Rows one background sweep deletes at most (per table).
 const SWEEP_BATCH: u32 = 10_000;
 
-/// A connection pool to PostgreSQL and the four guard stores over it.
+/// A connection pool to PostgreSQL and the five guard stores over it.
 ///
 /// Cheap to clone: clones share the pool.
 #[derive(Clone)]
@@ -182,6 +185,19 @@ impl PostgresStores {
                 t.denials
             ),
             format!("CREATE INDEX IF NOT EXISTS \"{}\" ON {} (window_end)", t.index("denials_window_end"), t.denials),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (
+                    id text PRIMARY KEY,
+                    tenant bytea NOT NULL,
+                    record text NOT NULL,
+                    state text NOT NULL,
+                    decided_by bytea,
+                    forget_at timestamptz NOT NULL
+                )",
+                t.approvals
+            ),
+            format!("CREATE INDEX IF NOT EXISTS \"{}\" ON {} (tenant, state)", t.index("approvals_tenant"), t.approvals),
+            format!("CREATE INDEX IF NOT EXISTS \"{}\" ON {} (forget_at)", t.index("approvals_forget_at"), t.approvals),
         ]);
         let work = async {
             let mut tx = conn.pool.begin().await?;
@@ -202,13 +218,18 @@ impl PostgresStores {
     }
 
     /// Deletes every expired row now (sessions, revoked ones included,
-    /// replay keys and denial windows); returns how many. The stores also
-    /// do this in the background as they are written to; call it from a
-    /// periodic job if writes are rare.
+    /// replay keys, denial windows and approval requests); returns how
+    /// many. The stores also do this in the background as they are written
+    /// to; call it from a periodic job if writes are rare.
     pub async fn sweep(&self) -> Result<u64, StoreError> {
         let t = &self.conn.tables;
         let mut deleted = 0;
-        for (table, column) in [(&t.sessions, "expires_at"), (&t.replay, "expires_at"), (&t.denials, "window_end")] {
+        for (table, column) in [
+            (&t.sessions, "expires_at"),
+            (&t.replay, "expires_at"),
+            (&t.denials, "window_end"),
+            (&t.approvals, "forget_at"),
+        ] {
             let sql = format!("DELETE FROM {table} WHERE {column} <= now()");
             deleted += self
                 .conn
@@ -237,6 +258,11 @@ impl PostgresStores {
     /// The store of denial counters.
     pub fn denials(&self) -> PostgresDenialStore {
         PostgresDenialStore::new(self.conn.clone())
+    }
+
+    /// The store of approval requests.
+    pub fn approvals(&self) -> PostgresApprovalStore {
+        PostgresApprovalStore::new(self.conn.clone())
     }
 
     /// The table name prefix in use.
@@ -348,7 +374,7 @@ impl PostgresStoresBuilder {
     }
 }
 
-/// The qualified, quoted names of the four tables.
+/// The qualified, quoted names of the five tables.
 #[derive(Debug)]
 struct Tables {
     schema: Option<String>,
@@ -357,6 +383,7 @@ struct Tables {
     tokens: String,
     replay: String,
     denials: String,
+    approvals: String,
 }
 
 impl Tables {
@@ -389,6 +416,7 @@ impl Tables {
             tokens: name("tokens"),
             replay: name("replay"),
             denials: name("denials"),
+            approvals: name("approvals"),
             schema,
             prefix,
         })

@@ -1,7 +1,7 @@
 //! Redis-backed stores, so that many app instances share one state
 //! (enabled by the `redis` feature).
 //!
-//! One [`RedisStores`] connection serves all four stores:
+//! One [`RedisStores`] connection serves all five stores:
 //!
 //! | store | trait | Redis keys (after the prefix, default `guard:`) |
 //! |---|---|---|
@@ -9,6 +9,7 @@
 //! | [`RedisTokenStore`] | [`TokenStore`](crate::authn::TokenStore) | `token:<secret hash>` (JSON), `credential-tokens:<credential id>` (set of secret hashes) |
 //! | [`RedisReplayStore`] | [`ReplayStore`](crate::store::ReplayStore) | `replay:<key>` (`SET NX PX`) |
 //! | [`RedisDenialStore`] | [`DenialStore`](crate::store::DenialStore) | `denials:<key>` (counter, expires with its window) |
+//! | [`RedisApprovalStore`] | [`ApprovalStore`](crate::store::ApprovalStore) | `approval:<id>` (hash: JSON record, state, approver; expires with the request), `approvals:<tenant>` (set of ids) |
 //!
 //! Every multi-key update runs as one Lua script, so it is atomic for all
 //! instances. Values are JSON; a value that does not decode is an error (and
@@ -41,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 
+mod approvals;
 mod denials;
 mod replay;
 mod sessions;
@@ -53,6 +55,7 @@ use std::time::Duration;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::RedisResult;
 
+pub use approvals::RedisApprovalStore;
 pub use denials::RedisDenialStore;
 pub use replay::RedisReplayStore;
 pub use sessions::RedisSessionStore;
@@ -66,7 +69,7 @@ pub const DEFAULT_PREFIX: &str = "guard:";
 /// The default bound on every store call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// A connection to Redis and the four guard stores over it.
+/// A connection to Redis and the five guard stores over it.
 ///
 /// Cheap to clone: clones share the connection.
 #[derive(Clone)]
@@ -111,6 +114,11 @@ impl RedisStores {
     /// The store of denial counters.
     pub fn denials(&self) -> RedisDenialStore {
         RedisDenialStore::new(self.conn.clone())
+    }
+
+    /// The store of approval requests.
+    pub fn approvals(&self) -> RedisApprovalStore {
+        RedisApprovalStore::new(self.conn.clone())
     }
 
     /// The key prefix in use.

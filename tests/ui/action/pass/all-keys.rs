@@ -32,6 +32,7 @@ mod checks {
     check = checks::order_is_paid,
     bind(environment = "production", ref = "refs/heads/main"),
     acr = ["phr", "phrh"],
+    approval = "orders:approve",
     limit = "16KiB",
     crate = ::guard_runtime,
 )]
