@@ -117,4 +117,25 @@ mod tests {
         assert_eq!(codes, ["three", "two"]);
         assert_eq!(inner.records().len(), 3, "the inner sink got every record");
     }
+
+    /// A sink whose every write fails, like a full disk.
+    struct Failing;
+
+    impl guard_runtime::audit::AuditSink for Failing {
+        fn write<'a>(
+            &'a self,
+            _batch: &'a [DecisionRecord],
+        ) -> guard_runtime::StoreFuture<'a, Result<(), guard_runtime::StoreError>> {
+            guard_runtime::StoreFuture::ready(Err(guard_runtime::StoreError::new("audit log", "disk full")))
+        }
+    }
+
+    #[tokio::test]
+    async fn keeps_nothing_the_inner_sink_failed_to_write() {
+        use guard_runtime::audit::AuditSink;
+        let recent = RecentDecisions::new(4);
+        let sink = recent.tee(Failing);
+        assert!(sink.write(&[record("lost")]).await.is_err(), "the failure reaches guard, which retries");
+        assert!(recent.newest_first().is_empty(), "the page never shows what the log lacks");
+    }
 }

@@ -117,6 +117,11 @@ async fn the_manifest_lists_every_mounted_action() {
         ("POST", "/approvals/{approval_id}/approve"),
         ("POST", "/approvals/{approval_id}/deny"),
         ("GET", "/admin/actions"),
+        // The two-person rule (API.md, "Approval requests").
+        ("POST", "/orders/{id}/refund"),
+        ("GET", "/approvals"),
+        ("POST", "/approvals/{approval_id}/approve"),
+        ("POST", "/approvals/{approval_id}/deny"),
         // The pages and their form routes (API.md, "Pages and forms").
         ("GET", "/login"),
         ("GET", "/static/app.css"),

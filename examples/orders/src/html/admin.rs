@@ -13,7 +13,7 @@ pub fn manifest(viewer: &Viewer<'_>, actions: &[ActionInfo]) -> Markup {
         table #manifest {
             thead { tr {
                 th { "Action" } th { "Route" } th { "Policy" } th { "Callers" } th { "Object" }
-                th { "Fresh" } th { "Replay" } th { "Check" } th { "Binding" }
+                th { "Fresh" } th { "Replay" } th { "Check" } th { "Binding" } th { "Approval" }
             } }
             tbody {
                 @for action in actions {
@@ -37,6 +37,7 @@ pub fn manifest(viewer: &Viewer<'_>, actions: &[ActionInfo]) -> Markup {
                         td { @if let Some(header) = action.replay { code { (header) } } }
                         td { @if let Some(check) = action.check { code { (check) } } }
                         td { (action.binding.join(", ")) }
+                        td { @if let Some(approver) = action.approval { "second person with " (approver) } }
                     }
                 }
             }
