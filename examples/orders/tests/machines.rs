@@ -112,6 +112,10 @@ async fn the_manifest_lists_every_mounted_action() {
         ("POST", "/admin/users/{name}/role"),
         ("POST", "/admin/users/{name}/disable"),
         ("POST", "/payments/{order_id}/capture"),
+        ("POST", "/orders/{id}/refund"),
+        ("GET", "/approvals"),
+        ("POST", "/approvals/{approval_id}/approve"),
+        ("POST", "/approvals/{approval_id}/deny"),
         ("GET", "/admin/actions"),
         // The pages and their form routes (API.md, "Pages and forms").
         ("GET", "/login"),
@@ -129,6 +133,9 @@ async fn the_manifest_lists_every_mounted_action() {
     assert_eq!(capture["requires"], serde_json::json!(["payments:capture"]));
     assert_eq!(capture["callers"], serde_json::json!(["service"]));
     assert!(capture["replay"].as_str().is_some_and(|h| h.eq_ignore_ascii_case("idempotency-key")));
+    assert_eq!(capture["approval"], serde_json::Value::Null);
+    let refund = manifest.as_array().unwrap().iter().find(|a| a["path"] == "/orders/{id}/refund").unwrap();
+    assert_eq!(refund["approval"], "orders:approve", "the manifest names who approves");
     for caller in [app.user("alice").await, app.user("erin").await, Caller::bearer(SVC_KEY), Caller::bearer(ASSISTANT)]
     {
         app.get("/admin/actions", &caller).await.assert_problem(403, "forbidden");
