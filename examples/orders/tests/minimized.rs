@@ -55,6 +55,12 @@ async fn the_address_needs_its_own_permission_in_every_answer() {
     // The address itself is untouched.
     assert_eq!(app.read_as_admin(&a["id"]).await["address"], "1 Main St");
 
+    // The same order as a page, asked for like a browser: no address either.
+    let browser = app.request(reqwest::Method::GET, &path, &assistant).header("accept", "text/html");
+    let page = send(browser).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("lamp") && !page.text().contains("1 Main St"), "address leaked: {}", page.text());
+
     // A refusal is unchanged: a problem document, no order at all.
     app.get("/orders/999999", &assistant).await.assert_problem(404, "not_found");
 }

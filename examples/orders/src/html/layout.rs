@@ -2,7 +2,7 @@
 //! itself (no CDN, no script), and a navigation bar naming who is signed in
 //! with a logout form.
 
-use guard_runtime::{Authorized, CSRF_FIELD};
+use guard_runtime::{Authorized, Policy, CSRF_FIELD};
 use maud::{html, Markup, DOCTYPE};
 
 /// Where the stylesheet is served (`actions::pages::stylesheet`).
@@ -16,6 +16,10 @@ pub struct Viewer<'a> {
     /// Shows the admin links. Only navigation: the admin pages are guarded
     /// actions and refuse everyone without the permission.
     pub admin: bool,
+    /// Whether the caller holds `orders:read_address`: a page leaves the
+    /// delivery address out exactly where the JSON answer does (guard
+    /// strips it from JSON; a page is the body's own rendering).
+    pub sees_address: bool,
 }
 
 impl<'a> Viewer<'a> {
@@ -25,6 +29,7 @@ impl<'a> Viewer<'a> {
             user: principal.owner_id().unwrap_or(&principal.id),
             csrf_token: auth.csrf_token(),
             admin: principal.roles.iter().any(|r| r == "admin"),
+            sees_address: crate::app::policy().reach(principal, "orders:read_address").is_some(),
         }
     }
 }

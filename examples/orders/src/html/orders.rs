@@ -50,7 +50,9 @@ pub fn detail(viewer: &Viewer<'_>, order: &Order) -> Markup {
         table.card #order data-order-id=(order.id) {
             tr { th { "Item" } td #item { (order.item) } }
             tr { th { "Quantity" } td #quantity { (order.quantity) } }
-            tr { th { "Address" } td #address { (order.address) } }
+            @if viewer.sees_address {
+                tr { th { "Address" } td #address { (order.address) } }
+            }
             tr { th { "Owner" } td #owner { (order.owner) } }
             tr { th { "Status" } td #status { (order.status) } }
         }
@@ -58,7 +60,11 @@ pub fn detail(viewer: &Viewer<'_>, order: &Order) -> Markup {
             h2 { "Change the address" }
             form.card #change-address method="post" action={ "/orders/" (order.id) "/address/form" } {
                 (csrf_field(viewer))
-                label { "New address " input type="text" name="address" required maxlength=(ADDRESS_MAX) value=(order.address); }
+                @if viewer.sees_address {
+                    label { "New address " input type="text" name="address" required maxlength=(ADDRESS_MAX) value=(order.address); }
+                } @else {
+                    label { "New address " input type="text" name="address" required maxlength=(ADDRESS_MAX); }
+                }
                 button #save-address type="submit" { "Save address" }
             }
         }
