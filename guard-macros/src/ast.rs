@@ -10,6 +10,9 @@ pub(crate) enum Role<'a> {
     Authorized,
     /// `grant: Grant<P>`: a typed grant of `P`.
     Grant(&'a Type),
+    /// `order: Loaded<T>`: the object `owner`/`tenant` named, as its
+    /// resolver read it and the guard checked it.
+    Loaded(&'a Type),
     /// `Json(input): Json<T>`: the strictly decoded body.
     Json(&'a Type),
     /// Any other axum `FromRequestParts` extractor.
@@ -79,6 +82,7 @@ fn role_of(ty: &Type) -> Role<'_> {
         ("Authorized", None) => Role::Authorized,
         ("Grant", Some(permission)) => Role::Grant(permission),
         ("Json", Some(input)) => Role::Json(input),
+        ("Loaded", Some(object)) => Role::Loaded(object),
         _ => Role::Extractor,
     }
 }

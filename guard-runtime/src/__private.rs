@@ -24,6 +24,12 @@ pub use core::{clone::Clone, marker::Send, marker::Sync, option::Option, result:
 pub use std::boxed::Box;
 pub use std::sync::Arc;
 
+/// A `Loaded<T>` parameter: the object the resolver attached, moved out of
+/// the proof; `None` (the action answers 503) if it attached no `T`.
+pub fn take_loaded<T: Send + Sync + 'static>(auth: &mut crate::Authorized) -> Option<crate::Loaded<T>> {
+    auth.take_loaded()
+}
+
 /// A JSON input type: decoded strictly, then serialized back to find
 /// fields the client sent and the type does not know.
 #[diagnostic::on_unimplemented(
