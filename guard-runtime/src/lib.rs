@@ -52,6 +52,7 @@
 //! Exactly one policy form is required: `requires`, `authenticated` or
 //! `public = "why this is safe"`. A guarded action takes an [`Authorized`]
 //! parameter; it may take typed [`Grant`]s for the permissions it requires,
+//! the object `owner`/`tenant` names as its resolver read it ([`Loaded`]),
 //! a single `Json<T>` input as its last parameter (`T: Deserialize +
 //! Serialize`), and any axum `FromRequestParts` extractor.
 //!
