@@ -12,6 +12,7 @@ use guard_runtime::{Actions, AuditHandle, RolePolicy};
 use sqlx::SqlitePool;
 
 use crate::accounts::SqliteAccounts;
+use crate::cached::CachedAccounts;
 use crate::actions::{account, admin, health, index, orders, payments, users};
 use crate::oidc::OrdersClaims;
 use crate::resolvers::resolvers;
@@ -50,9 +51,11 @@ pub fn build(pool: SqlitePool, settings: &Settings) -> (Router, AuditHandle) {
 /// The app on `stores` (`--store`).
 pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Router, AuditHandle) {
     let session_store = stores.session_store.clone();
-    // Every session and agent token reads its user's account per request:
-    // roles, disabling and password changes apply at once.
-    let accounts = SqliteAccounts::new(pool.clone());
+    // Every session and agent token checks its user's account per request,
+    // kept in memory for the current credentials generation: roles,
+    // disabling and password changes move it on and apply at once.
+    let sqlite_accounts = SqliteAccounts::new(pool.clone());
+    let accounts = CachedAccounts::new(sqlite_accounts.clone(), stores.generation.clone());
     let sessions = Sessions::new(session_store.clone()).accounts(accounts.clone());
     // Plain-HTTP development on loopback gets a plain cookie (a `Secure`
     // one would never come back over `http://`); anything else sits behind
@@ -63,7 +66,7 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
     // no issuer, `Jwt` trusts nobody and declines every bearer.
     let mut jwt = Jwt::builder();
     if let Some(issuer) = &settings.oidc {
-        jwt = jwt.issuer(issuer.clone().map_with(OrdersClaims::new(pool.clone(), accounts)));
+        jwt = jwt.issuer(issuer.clone().map_with(OrdersClaims::new(pool.clone(), sqlite_accounts)));
     }
     // Bearer header first (an API key, else a JWT: each declines the
     // other's), then the cookie: a request with both is judged by its
@@ -98,7 +101,8 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
         .mount(users::disable_user)
         .mount(admin::list_actions);
     let manifest = Arc::new(actions.manifest().to_vec());
-    let state = AppState { pool, sessions, tokens, session_store, manifest };
+    let credentials = stores.generation.clone();
+    let state = AppState { pool, sessions, tokens, session_store, credentials, manifest };
     // Unknown paths answer like guard does: a problem 404, never cached.
     (actions.into_router(state).fallback(guard_runtime::not_found), audit)
 }
