@@ -12,8 +12,8 @@ use guard_runtime::{Actions, AuditHandle, RolePolicy};
 use sqlx::SqlitePool;
 
 use crate::accounts::SqliteAccounts;
-use crate::cached::CachedAccounts;
 use crate::actions::{account, admin, health, index, orders, payments, users};
+use crate::cached::CachedAccounts;
 use crate::oidc::OrdersClaims;
 use crate::resolvers::resolvers;
 use crate::state::AppState;

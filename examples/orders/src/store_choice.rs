@@ -94,22 +94,24 @@ impl StoreChoice {
     pub fn connect(&self) -> Result<Option<SharedStores>, String> {
         let connected = match self {
             StoreChoice::InProcess => return Ok(None),
-            StoreChoice::Redis(url) => RedisStores::builder(url.as_str())
-                .prefix(REDIS_PREFIX)
-                .timeout(STORE_TIMEOUT)
-                .connect_lazy()
-                .and_then(|redis| {
-                    let generation = RedisGeneration::connect_lazy(url, REDIS_GENERATION, STORE_TIMEOUT)?;
-                    Ok(SharedStores::Redis(redis, generation))
-                }),
-            StoreChoice::Postgres(url) => PostgresStores::builder(url.as_str())
-                .prefix(POSTGRES_PREFIX)
-                .timeout(STORE_TIMEOUT)
-                .connect_lazy()
-                .and_then(|pg| Ok(SharedStores::Postgres(pg, PostgresGeneration::connect_lazy(url, STORE_TIMEOUT)?))),
+            StoreChoice::Redis(url) => connect_redis(url),
+            StoreChoice::Postgres(url) => connect_postgres(url),
         };
         connected.map(Some).map_err(|e| format!("--store: {}", one_line(&e.to_string())))
     }
+}
+
+/// Guard's Redis stores and the credentials generation, on one server.
+fn connect_redis(url: &str) -> Result<SharedStores, StoreError> {
+    let redis = RedisStores::builder(url).prefix(REDIS_PREFIX).timeout(STORE_TIMEOUT).connect_lazy()?;
+    let generation = RedisGeneration::connect_lazy(url, REDIS_GENERATION, STORE_TIMEOUT)?;
+    Ok(SharedStores::Redis(redis, generation))
+}
+
+/// Guard's PostgreSQL stores and the credentials generation, on one server.
+fn connect_postgres(url: &str) -> Result<SharedStores, StoreError> {
+    let pg = PostgresStores::builder(url).prefix(POSTGRES_PREFIX).timeout(STORE_TIMEOUT).connect_lazy()?;
+    Ok(SharedStores::Postgres(pg, PostgresGeneration::connect_lazy(url, STORE_TIMEOUT)?))
 }
 
 fn one_line(message: &str) -> String {
