@@ -7,7 +7,7 @@
 # than the contract allows (no allocation for the record, two clock reads,
 # records dropped unwritten); and (a') a second
 # bare server, run last in each round: a control whose ratios to (a) show
-# how far this machine's noise alone moves them; and (e) the same request
+# how far this machine's noise alone moves them; and (g) the same request
 # as (c), written by hand as plain axum + sqlx over the same SQLite file
 # (examples/bench-server/src/bin/reference-orders.rs). Server and
 # load generator are pinned to different cores; rounds alternate so that
@@ -88,7 +88,7 @@ start floormin $((PORT_BASE+7)) target/release/bench-server 127.0.0.1:$((PORT_BA
 start orders $((PORT_BASE+3)) target/release/orders-example --addr 127.0.0.1:$((PORT_BASE+3)) --db "$work/orders.db" --audit-log "$work/orders-audit.jsonl" --probe-threshold 0
 
 # The hand-written reference app, on the orders app's database file.
-start reference $((PORT_BASE+8)) target/release/reference-orders 127.0.0.1:$((PORT_BASE+8)) "$work/orders.db" "$work/reference-audit.jsonl"
+start reference $((PORT_BASE+10)) target/release/reference-orders 127.0.0.1:$((PORT_BASE+10)) "$work/orders.db" "$work/reference-audit.jsonl"
 
 # An order of alice's for the agent to read.
 csrf=$(curl -s -c "$work/jar" -H 'content-type: application/json' -d '{"username":"alice","password":"alice-pass"}' "http://127.0.0.1:$((PORT_BASE+3))/login" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
@@ -105,7 +105,7 @@ run_variant() {
     floormin) run floormin "http://127.0.0.1:$((PORT_BASE+7))/orders/1" "Authorization: Bearer $TOKEN" ;;
     orders) run orders "http://127.0.0.1:$((PORT_BASE+3))/orders/$order" "Authorization: Bearer assistant-demo-token" ;;
     control) run control "http://127.0.0.1:$((PORT_BASE+6))/orders/1" "Authorization: Bearer $TOKEN" ;;
-    reference) run reference "http://127.0.0.1:$((PORT_BASE+8))/orders/$order" "Authorization: Bearer assistant-demo-token" ;;
+    reference) run reference "http://127.0.0.1:$((PORT_BASE+10))/orders/$order" "Authorization: Bearer assistant-demo-token" ;;
   esac
 }
 
@@ -145,7 +145,7 @@ label() { # variant -> its name in the tables
     floornull) echo "(d') floor, audit to null sink" ;;
     floormin) echo "(d'') below the floor, no audit" ;;
     orders) echo "(c) orders app, agent GET" ;;
-    reference) echo "(e) hand-written app, agent GET" ;;
+    reference) echo "(g) hand-written app, agent GET" ;;
   esac
 }
 
@@ -194,7 +194,7 @@ printf '  (b) / (d)  req/s, file sink:        %s\n' "$(paired_to guarded floor 1
 printf '  (b'"'"') / (d'"'"') req/s, null sink:       %s\n' "$(paired_to null floornull 1)"
 printf '  CPU over bare, (b) / (d):           %s\n' "$(over_bare guarded floor)"
 printf '  CPU over bare, (b'"'"') / (d'"'"'):         %s\n' "$(over_bare null floornull)"
-printf '  (c) / (e)  req/s, orders app / hand-written: %s\n' "$(paired_to orders reference 1)"
+printf '  (c) / (g)  req/s, orders app / hand-written: %s\n' "$(paired_to orders reference 1)"
 printf '  (c) / (a)  req/s, orders app / bare:         %s\n' "$(paired_to orders bare 1)"
 printf 'audit lines written by (b): %s, requests served by (b): %s\n' "$lines" "$served"
 printf 'audit lines written by (d): %s, requests served by (d): %s\n' "$floor_lines" "$floor_served"
