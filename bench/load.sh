@@ -7,9 +7,11 @@
 # than the contract allows (no allocation for the record, two clock reads,
 # records dropped unwritten); and (a') a second
 # bare server, run last in each round: a control whose ratios to (a) show
-# how far this machine's noise alone moves them; and (e) guarded with a
+# how far this machine's noise alone moves them; (e) guarded with a
 # durable allow (each batch fsynced before the body runs; its records per
-# sync are printed) and (f) guarded with the hash-chained log. Server and
+# sync are printed) and (f) guarded with the hash-chained log; and (g) the
+# same request as (c), written by hand as plain axum + sqlx over the same
+# SQLite file (examples/bench-server/src/bin/reference-orders.rs). Server and
 # load generator are pinned to different cores; rounds alternate so that
 # machine noise hits every variant alike; only ratios within this run count.
 #
@@ -34,7 +36,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work" "$audit_dir"' EXIT
 
 need_wrk
 
-cargo build --release -q -p bench-server -p orders-example
+cargo build --release -q -p bench-server -p orders-example --bins
 
 start() { # name port command...
   local name=$1 port=$2; shift 2
@@ -89,6 +91,9 @@ start chained $((PORT_BASE+9)) target/release/bench-server 127.0.0.1:$((PORT_BAS
 start floormin $((PORT_BASE+7)) target/release/bench-server 127.0.0.1:$((PORT_BASE+7)) floor-min-null
 start orders $((PORT_BASE+3)) target/release/orders-example --addr 127.0.0.1:$((PORT_BASE+3)) --db "$work/orders.db" --audit-log "$work/orders-audit.jsonl" --probe-threshold 0
 
+# The hand-written reference app, on the orders app's database file.
+start reference $((PORT_BASE+10)) target/release/reference-orders 127.0.0.1:$((PORT_BASE+10)) "$work/orders.db" "$work/reference-audit.jsonl"
+
 # An order of alice's for the agent to read.
 csrf=$(curl -s -c "$work/jar" -H 'content-type: application/json' -d '{"username":"alice","password":"alice-pass"}' "http://127.0.0.1:$((PORT_BASE+3))/login" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
 order=$(curl -s -b "$work/jar" -H "x-csrf-token: $csrf" -H 'content-type: application/json' -d '{"item":"book","quantity":1,"address":"1 Main St"}' "http://127.0.0.1:$((PORT_BASE+3))/orders" | sed 's/.*"id":"\{0,1\}\([0-9A-Za-z-]*\)"\{0,1\},.*/\1/')
@@ -106,6 +111,7 @@ run_variant() {
     durable) run durable "http://127.0.0.1:$((PORT_BASE+8))/orders/1" "Authorization: Bearer $TOKEN" ;;
     chained) run chained "http://127.0.0.1:$((PORT_BASE+9))/orders/1" "Authorization: Bearer $TOKEN" ;;
     control) run control "http://127.0.0.1:$((PORT_BASE+6))/orders/1" "Authorization: Bearer $TOKEN" ;;
+    reference) run reference "http://127.0.0.1:$((PORT_BASE+10))/orders/$order" "Authorization: Bearer assistant-demo-token" ;;
   esac
 }
 
@@ -113,7 +119,7 @@ run_variant() {
 # header. Each round starts one variant later than the one before, so no
 # variant always follows the same one (the control, say, always after the
 # SQLite-heavy orders app).
-variants=(bare guarded null durable chained floor floornull floormin orders control)
+variants=(bare guarded null durable chained floor floornull floormin orders reference control)
 # Warm every server up first: one second each, kept apart from the rounds
 # (its requests still count toward the audit check below).
 for v in "${variants[@]}"; do
@@ -147,6 +153,7 @@ label() { # variant -> its name in the tables
     orders) echo "(c) orders app, agent GET" ;;
     durable) echo "(e) guarded, durable allow" ;;
     chained) echo "(f) guarded, hash-chained log" ;;
+    reference) echo "(g) hand-written app, agent GET" ;;
   esac
 }
 
@@ -156,7 +163,7 @@ col() { awk -v c="$2" '{print $c}' "$work/$1.txt" | median; }
 printf '\n%-34s %12s %10s %10s %14s %12s %14s\n' "variant (median of $ROUNDS rounds)" "req/s" "p50 us" "p99 us" \
   "req/s vs bare" "CPU us/req" "bare CPU/CPU"
 bare_rps=$(col bare 1); bare_p99=$(col bare 3); bare_cpu=$(col bare 5)
-for v in bare control guarded null durable chained floor floornull floormin orders; do
+for v in bare control guarded null durable chained floor floornull floormin orders reference; do
   label=$(label "$v")
   rps=$(col $v 1); p50=$(col $v 2); p99=$(col $v 3); cpu=$(col $v 5)
   printf '%-34s %12.0f %10.0f %10.0f %14.3f %12.2f %14.3f\n' "$label" "$rps" "$p50" "$p99" \
@@ -179,6 +186,24 @@ for v in control guarded null durable chained floor floornull floormin; do
   label=$(label "$v")
   printf '  %-33s %s   %s   %s\n' "$label" "$(paired $v 1)" "$(paired $v 3)" "$(paired $v 5 inverse)"
 done
+# The targets relative to the floor and to the hand-written app, paired
+# per round.
+paired_to() { # variant base column [inverse] -> "median (min-max)"
+  paste "$work/$1.txt" "$work/$2.txt" | awk -v c="$3" -v n=5 -v inv="${4:-}" '{print inv ? $(c + n) / $c : $c / $(c + n)}' | sort -n |
+    awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'
+}
+# CPU a request over bare's, guard's against the floor's, per round.
+over_bare() { # variant floor -> "median (min-max)" of (variant - bare) / (floor - bare)
+  paste "$work/$1.txt" "$work/$2.txt" "$work/bare.txt" | awk '{print ($5 - $15) / ($10 - $15)}' | sort -n |
+    awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'
+}
+printf '\ntargets, paired per round, median (range):\n'
+printf '  (b) / (d)  req/s, file sink:        %s\n' "$(paired_to guarded floor 1)"
+printf '  (b'"'"') / (d'"'"') req/s, null sink:       %s\n' "$(paired_to null floornull 1)"
+printf '  CPU over bare, (b) / (d):           %s\n' "$(over_bare guarded floor)"
+printf '  CPU over bare, (b'"'"') / (d'"'"'):         %s\n' "$(over_bare null floornull)"
+printf '  (c) / (g)  req/s, orders app / hand-written: %s\n' "$(paired_to orders reference 1)"
+printf '  (c) / (a)  req/s, orders app / bare:         %s\n' "$(paired_to orders bare 1)"
 printf 'audit lines written by (b): %s, requests served by (b): %s\n' "$lines" "$served"
 printf 'audit lines written by (d): %s, requests served by (d): %s\n' "$floor_lines" "$floor_served"
 # (e)'s sink counts its syncs; the last count it printed covers the run.

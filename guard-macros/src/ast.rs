@@ -10,6 +10,9 @@ pub(crate) enum Role<'a> {
     Authorized,
     /// `grant: Grant<P>`: a typed grant of `P`.
     Grant(&'a Type),
+    /// `order: Loaded<T>`: the object `owner`/`tenant` named, as its
+    /// resolver read it and the guard checked it.
+    Loaded(&'a Type),
     /// `Json(input): Json<T>` or `Form(input): Form<T>`: the strictly
     /// decoded body.
     Body(BodyKind, &'a Type),
@@ -100,6 +103,7 @@ fn role_of(ty: &Type) -> Role<'_> {
         ("Grant", Some(permission)) => Role::Grant(permission),
         ("Json", Some(input)) => Role::Body(BodyKind::Json, input),
         ("Form", Some(input)) => Role::Body(BodyKind::Form, input),
+        ("Loaded", Some(object)) => Role::Loaded(object),
         _ => Role::Extractor,
     }
 }

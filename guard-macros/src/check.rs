@@ -202,7 +202,9 @@ fn check_params(cx: &mut Ctxt, action: &Action, policy: Option<&Policy>) {
     let authorized = action.params.iter().filter(|p| matches!(p.role, Role::Authorized)).count();
     match policy {
         Some(Policy::Public(_)) => {
-            for param in action.params.iter().filter(|p| matches!(p.role, Role::Authorized | Role::Grant(_))) {
+            for param in
+                action.params.iter().filter(|p| matches!(p.role, Role::Authorized | Role::Grant(_) | Role::Loaded(_)))
+            {
                 cx.error_spanned(param.arg, "a public action has no authorized caller: remove this parameter, or replace `public` with `requires = ...`");
             }
         }
@@ -229,6 +231,9 @@ fn check_params(cx: &mut Ctxt, action: &Action, policy: Option<&Policy>) {
                 );
             }
         }
+    }
+    for param in action.params.iter().filter(|p| matches!(p.role, Role::Loaded(_))).skip(1) {
+        cx.error_spanned(param.arg, "an action names one object, so it takes one `Loaded`: remove this parameter");
     }
     let bodies: Vec<(usize, BodyKind)> = action
         .params
@@ -273,6 +278,15 @@ fn object(cx: &mut Ctxt, args: &Args, action: &Action, policy: Option<&Policy>) 
         (Some(owner), None) => (owner, true),
         (None, Some(tenant)) => (tenant, false),
         (None, None) => {
+            for param in action.params.iter().filter(|p| matches!(p.role, Role::Loaded(_))) {
+                if !matches!(policy, Some(Policy::Public(_))) {
+                    cx.error_spanned(
+                        param.arg,
+                        "`Loaded` is the object that `owner` or `tenant` names, and this action names none: \
+                         add `owner = \"...\"` (or `tenant = \"...\"`) naming its key, or remove this parameter",
+                    );
+                }
+            }
             if let Some(resource) = &args.resource {
                 cx.error(resource.key, "`resource` names the resolver of an object, and this action names none: add `owner = \"...\"` or `tenant = \"...\"`");
             }

@@ -73,6 +73,7 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
     let mut bounds = Vec::new();
     let mut param_checks = Vec::new();
     let mut grants = Vec::new();
+    let mut loaded = Vec::new();
     let mut call_args = Vec::new();
     let mut grant_checks = Vec::new();
     let mut extractor_tys = Vec::new();
@@ -88,6 +89,20 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                 grants.push(quote! {
                     let #var = match __guard_auth.grant::<#permission>() {
                         #private::Option::Some(grant) => grant,
+                        #private::Option::None => return __guard_gate.fail_closed().await,
+                    };
+                });
+                call_args.push(quote!(#var));
+            }
+            Role::Loaded(object) => {
+                let var = format_ident!("__guard_loaded_{}", i);
+                let private = respan(private.clone(), object.span());
+                // Spanned on the type: a `T` that cannot cross threads is
+                // one error there.
+                let take = quote_spanned!(object.span()=> #private::take_loaded::<#object>(&mut __guard_auth));
+                loaded.push(quote! {
+                    let #var = match #take {
+                        #private::Option::Some(loaded) => loaded,
                         #private::Option::None => return __guard_gate.fail_closed().await,
                     };
                 });
@@ -159,6 +174,8 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
         (Some(_), Some((BodyKind::Form, input))) => quote!(#private::Option::Some(#private::form_digest::<#input>)),
         (Some(_), None) => quote!(#private::Option::Some(#private::no_input_digest)),
     };
+    // Only an action that takes a `Loaded` rebinds its proof as mutable.
+    let loaded = (!loaded.is_empty()).then(|| quote!(let mut __guard_auth = __guard_auth; #(#loaded)*));
     let required_by_this_action = (!grant_checks.is_empty()).then(|| required_by_this_action(action));
     let extractors = quote!((#(#extractor_tys,)*));
     let guarded = match action.policy {
@@ -181,6 +198,7 @@ pub(crate) fn expand(action: &Valid) -> TokenStream {
                     #private::Result::Ok(admitted) => admitted,
                     #private::Result::Err(refusal) => return refusal,
                 };
+            #loaded
             #(#grants)*
         },
     };

@@ -34,6 +34,23 @@ pub use core::{clone::Clone, marker::Send, marker::Sync, option::Option, result:
 pub use std::boxed::Box;
 pub use std::sync::Arc;
 
+/// A `Loaded<T>` parameter: the object the resolver attached, moved out of
+/// the proof; `None` (the action answers 503) if it attached no `T`.
+pub fn take_loaded<T: LoadableObject>(auth: &mut crate::Authorized) -> Option<crate::Loaded<T>> {
+    auth.take_loaded()
+}
+
+/// The type of a `Loaded<T>` parameter: one object, made by the resolver
+/// on one thread and used by the body on another.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a `Loaded` object: the resolver makes it and the body uses it, maybe on another thread",
+    label = "a loaded object must be `Send + Sync + 'static`",
+    note = "share its parts with `Arc` (not `Rc`), guard them with `Mutex` (not `RefCell`), and own its data (no borrowed fields)"
+)]
+pub trait LoadableObject: Send + Sync + 'static {}
+#[diagnostic::do_not_recommend]
+impl<T: Send + Sync + 'static> LoadableObject for T {}
+
 /// A JSON or form input type: decoded strictly, then serialized back to
 /// find fields the client sent and the type does not know.
 #[diagnostic::on_unimplemented(

@@ -99,6 +99,19 @@ impl Authorized {
         self.only_the_guard_builds_this.required
     }
 
+    /// The object the resolver read and the guard checked, if it attached a
+    /// `T` ([`ObjectMeta::with_object`]). An action parameter `Loaded<T>`
+    /// takes it instead (and fails closed when it is missing).
+    pub fn loaded<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.only_the_guard_builds_this.object.as_ref().and_then(ObjectMeta::object_as)
+    }
+
+    /// Moves the `T` the resolver attached out of the proof, for a
+    /// `Loaded<T>` parameter: the body then holds the only copy.
+    pub(crate) fn take_loaded<T: Send + Sync + 'static>(&mut self) -> Option<crate::Loaded<T>> {
+        crate::loaded::take(self.only_the_guard_builds_this.object.as_mut())
+    }
+
     /// The request id the audit record carries.
     pub fn request_id(&self) -> Option<&str> {
         self.only_the_guard_builds_this.request_id.as_deref()

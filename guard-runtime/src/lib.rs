@@ -54,6 +54,7 @@
 //! Exactly one policy form is required: `requires`, `authenticated` or
 //! `public = "why this is safe"`. A guarded action takes an [`Authorized`]
 //! parameter; it may take typed [`Grant`]s for the permissions it requires,
+//! the object `owner`/`tenant` names as its resolver read it ([`Loaded`]),
 //! a single `Json<T>` or [`Form<T>`] input as its last parameter (`T:
 //! Deserialize + Serialize`), and any axum `FromRequestParts` extractor.
 //!
@@ -110,6 +111,7 @@ mod gate;
 mod hex;
 pub mod html;
 mod input_schema;
+mod loaded;
 pub mod manifest;
 #[cfg(feature = "mcp")]
 pub mod mcp;
@@ -142,6 +144,7 @@ pub use claims::Claims;
 pub use error::{ActionError, AppCode, Code, StepUp, StoreError};
 pub use form::Form;
 pub use guard_macros::action;
+pub use loaded::{AnyObject, Loaded};
 pub use minimize::{GuardedField, Minimize};
 pub use mount::{not_found, Actions, AuditHandle, GuardedAction, Routed};
 pub use parameter::{ActionParameter, ActionParameters};

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::loaded::AnyObject;
 use crate::{StoreError, StoreFuture};
 
 /// The authorization facts of one object.
@@ -21,12 +22,29 @@ pub struct ObjectMeta {
     pub owner: Option<Arc<str>>,
     /// Further facts for custom checks (workflow state, environment).
     pub attributes: HashMap<String, String>,
+    /// The application's object itself, if the resolver read it whole
+    /// ([`with_object`](ObjectMeta::with_object)): the body gets it as a
+    /// [`Loaded<T>`](crate::Loaded) parameter instead of reading it again.
+    pub object: Option<AnyObject>,
 }
 
 impl ObjectMeta {
     /// An object of `tenant` owned by `owner`.
     pub fn owned(tenant: impl Into<Arc<str>>, owner: impl Into<Arc<str>>) -> Self {
-        ObjectMeta { tenant: tenant.into(), owner: Some(owner.into()), attributes: HashMap::new() }
+        ObjectMeta { tenant: tenant.into(), owner: Some(owner.into()), attributes: HashMap::new(), object: None }
+    }
+
+    /// Attaches the object the resolver read, for the action body: an action
+    /// that takes `Loaded<T>` gets exactly this value, the one whose tenant
+    /// and owner the guard checked.
+    pub fn with_object<T: Send + Sync + 'static>(mut self, object: T) -> Self {
+        self.object = Some(AnyObject::new(object));
+        self
+    }
+
+    /// The attached object, if it is a `T`.
+    pub fn object_as<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.object.as_ref().and_then(AnyObject::downcast_ref)
     }
 
     /// Adds an attribute for custom checks.

@@ -15,6 +15,7 @@ use sqlx::SqlitePool;
 
 use crate::accounts::SqliteAccounts;
 use crate::actions::{account, admin, approvals, forms, health, index, orders, pages, payments, users};
+use crate::cached::CachedAccounts;
 use crate::lockouts::Lockouts;
 use crate::model::Order;
 use crate::oidc::OrdersClaims;
@@ -159,9 +160,11 @@ fn mount(actions: Actions<AppState>) -> Actions<AppState> {
 /// manifest, known only once everything is mounted).
 fn actions(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Actions<AppState>, AppState) {
     let session_store = stores.session_store.clone();
-    // Every session and agent token reads its user's account per request:
-    // roles, disabling and password changes apply at once.
-    let accounts = SqliteAccounts::new(pool.clone());
+    // Every session and agent token checks its user's account per request,
+    // kept in memory for the current credentials generation: roles,
+    // disabling and password changes move it on and apply at once.
+    let sqlite_accounts = SqliteAccounts::new(pool.clone());
+    let accounts = CachedAccounts::new(sqlite_accounts.clone(), stores.generation.clone());
     let sessions = Sessions::new(session_store.clone()).accounts(accounts.clone());
     // Plain-HTTP development on loopback gets a plain cookie (a `Secure`
     // one would never come back over `http://`); anything else sits behind
@@ -172,7 +175,7 @@ fn actions(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Actions<A
     // no issuer, `Jwt` trusts nobody and declines every bearer.
     let mut jwt = Jwt::builder();
     if let Some(issuer) = &settings.oidc {
-        jwt = jwt.issuer(issuer.clone().map_with(OrdersClaims::new(pool.clone(), accounts)));
+        jwt = jwt.issuer(issuer.clone().map_with(OrdersClaims::new(pool.clone(), sqlite_accounts)));
     }
     // Bearer header first (an API key, else a JWT: each declines the
     // other's), then the cookie: a request with both is judged by its
@@ -211,6 +214,7 @@ fn actions(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Actions<A
     };
     let approvals = actions.approvals();
     let manifest = Arc::new(Vec::new());
-    let state = AppState { pool, sessions, tokens, session_store, manifest, approvals, recent, lockouts };
+    let credentials = stores.generation.clone();
+    let state = AppState { pool, sessions, tokens, session_store, credentials, manifest, approvals, recent, lockouts };
     (actions, state)
 }

@@ -7,7 +7,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 /// An order as every order route returns it.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Order {
     pub id: i64,
     pub owner: String,

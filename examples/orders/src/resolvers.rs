@@ -1,10 +1,12 @@
 //! What guard needs to know about an object before an action touches it:
-//! its tenant, its owner, and (for checks) its status.
+//! its tenant, its owner, and (for checks) its status. An order is read
+//! whole and attached: `GET /orders/{id}` answers with the very row whose
+//! tenant and owner guard checked, without reading it again.
 
 use guard_runtime::{resolve, ObjectMeta, Resolvers, StoreError};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 
-use crate::model::parse_order_id;
+use crate::model::{parse_order_id, Order};
 
 pub fn resolvers(pool: &SqlitePool) -> Resolvers {
     let orders_pool = pool.clone();
@@ -20,14 +22,15 @@ pub fn resolvers(pool: &SqlitePool) -> Resolvers {
 /// only when the database fails.
 async fn order(pool: SqlitePool, key: String) -> Result<Option<ObjectMeta>, StoreError> {
     let Some(id) = parse_order_id(&key) else { return Ok(None) };
-    let row = sqlx::query("SELECT tenant, owner, status FROM orders WHERE id = ?")
+    let row = sqlx::query(concat!("SELECT ", crate::order_columns!(), " FROM orders WHERE id = ?"))
         .bind(id)
         .fetch_optional(&pool)
         .await
         .map_err(|e| StoreError::new("orders resolver", e))?;
     let Some(row) = row else { return Ok(None) };
-    let get = |column: &str| row.try_get::<String, _>(column).map_err(|e| StoreError::new("orders resolver", e));
-    Ok(Some(ObjectMeta::owned(get("tenant")?, get("owner")?).with_attribute("status", get("status")?)))
+    let order = Order::from_row(&row).map_err(|e| StoreError::new("orders resolver", e))?;
+    let meta = ObjectMeta::owned(order.tenant.as_str(), order.owner.as_str()).with_attribute("status", &order.status);
+    Ok(Some(meta.with_object(order)))
 }
 
 /// A service account belongs to a tenant and to no owner.

@@ -7,6 +7,7 @@ use guard_runtime::authn::{Sessions, Tokens};
 use guard_runtime::ActionInfo;
 use sqlx::SqlitePool;
 
+use crate::generation::Generation;
 use crate::lockouts::Lockouts;
 use crate::recent::RecentDecisions;
 use crate::store_choice::SharedSessionStore;
@@ -20,6 +21,9 @@ pub struct AppState {
     pub tokens: Tokens,
     /// For revoking a session by the cookie a login request carried.
     pub session_store: SharedSessionStore,
+    /// Moved on after every change to an account (role, disabling,
+    /// password), so no instance serves the old one from memory.
+    pub credentials: Generation,
     /// `Actions::manifest()` of the mounted app, taken after mounting
     /// everything: the listing can never drift from what is served.
     pub manifest: Arc<Vec<ActionInfo>>,

@@ -10,18 +10,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use guard_runtime::authn::{SessionRecord, SessionStore, TokenStore, Tokens};
+use guard_runtime::authn::{LiveSession, SessionRecord, SessionStore, TokenStore, Tokens};
 use guard_runtime::store::postgres::{PostgresReplayStore, PostgresStores, PostgresTokenStore};
 use guard_runtime::store::redis::{RedisReplayStore, RedisStores, RedisTokenStore};
 use guard_runtime::store::{ApprovalRequest, ApprovalState, ApprovalStore, MemoryApprovalStore, ReplayStore};
 use guard_runtime::{Actions, StoreError, StoreFuture};
 use sqlx::SqlitePool;
 
+use crate::cached::{CachedSessions, CachedTokens};
+use crate::generation::{Generation, PostgresGeneration, RedisGeneration};
 use crate::shared_keys::SharedKeys;
 use crate::stores::{SqliteSessionStore, SqliteTokenStore};
 
 /// Every Redis key of the app starts with this.
 const REDIS_PREFIX: &str = "orders:";
+
+/// The Redis key of the credentials generation (`generation.rs`).
+const REDIS_GENERATION: &str = "orders:credentials-generation";
 
 /// Every PostgreSQL table of the app starts with this.
 const POSTGRES_PREFIX: &str = "orders_";
@@ -90,40 +95,47 @@ impl StoreChoice {
     pub fn connect(&self) -> Result<Option<SharedStores>, String> {
         let connected = match self {
             StoreChoice::InProcess => return Ok(None),
-            StoreChoice::Redis(url) => RedisStores::builder(url.as_str())
-                .prefix(REDIS_PREFIX)
-                .timeout(STORE_TIMEOUT)
-                .connect_lazy()
-                .map(SharedStores::Redis),
-            StoreChoice::Postgres(url) => PostgresStores::builder(url.as_str())
-                .prefix(POSTGRES_PREFIX)
-                .timeout(STORE_TIMEOUT)
-                .connect_lazy()
-                .map(SharedStores::Postgres),
+            StoreChoice::Redis(url) => connect_redis(url),
+            StoreChoice::Postgres(url) => connect_postgres(url),
         };
         connected.map(Some).map_err(|e| format!("--store: {}", one_line(&e.to_string())))
     }
+}
+
+/// Guard's Redis stores and the credentials generation, on one server.
+fn connect_redis(url: &str) -> Result<SharedStores, StoreError> {
+    let redis = RedisStores::builder(url).prefix(REDIS_PREFIX).timeout(STORE_TIMEOUT).connect_lazy()?;
+    let generation = RedisGeneration::connect_lazy(url, REDIS_GENERATION, STORE_TIMEOUT)?;
+    Ok(SharedStores::Redis(redis, generation))
+}
+
+/// Guard's PostgreSQL stores and the credentials generation, on one server.
+fn connect_postgres(url: &str) -> Result<SharedStores, StoreError> {
+    let pg = PostgresStores::builder(url).prefix(POSTGRES_PREFIX).timeout(STORE_TIMEOUT).connect_lazy()?;
+    Ok(SharedStores::Postgres(pg, PostgresGeneration::connect_lazy(url, STORE_TIMEOUT)?))
 }
 
 fn one_line(message: &str) -> String {
     message.lines().next().unwrap_or("invalid URL").to_owned()
 }
 
-/// A shared store, connected (lazily) by [`StoreChoice::connect`].
+/// A shared store, connected (lazily) by [`StoreChoice::connect`], with
+/// the credentials generation kept in it.
 #[derive(Clone, Debug)]
 pub enum SharedStores {
-    Redis(RedisStores),
-    Postgres(PostgresStores),
+    Redis(RedisStores, RedisGeneration),
+    Postgres(PostgresStores, PostgresGeneration),
 }
 
 /// A shared store and the keys in it.
 #[derive(Clone, Debug)]
 enum Shared {
     Redis(RedisStores, SharedKeys<RedisTokenStore, RedisReplayStore>),
-    Postgres(PostgresStores, SharedKeys<PostgresTokenStore, PostgresReplayStore>),
+    Postgres(PostgresStores, SharedKeys<PostgresTokenStore, PostgresReplayStore>, PostgresGeneration),
 }
 
-/// The stores the app is built on.
+/// The stores the app is built on. Keys and sessions are served from
+/// memory (`cached.rs`), valid for one credentials generation.
 pub struct Stores {
     /// Sessions (the authenticator's and the login action's store).
     pub session_store: SharedSessionStore,
@@ -132,6 +144,9 @@ pub struct Stores {
     /// Approval requests (refunds waiting for a second admin): in memory,
     /// or in the shared store.
     pub approvals: SharedApprovalStore,
+    /// Moved on by every change to a key, a session or an account: what
+    /// is kept in memory is stale from then on, on every instance.
+    pub generation: Generation,
     /// Set when on Redis or PostgreSQL: replay keys and denial counters go
     /// there too.
     shared: Option<Shared>,
@@ -140,38 +155,47 @@ pub struct Stores {
 impl Stores {
     /// On `shared` (from [`StoreChoice::connect`]) if given, else in-process.
     pub fn new(shared: Option<SharedStores>, pool: &SqlitePool) -> Stores {
-        let (session_store, tokens, approvals, shared) = match shared {
+        let (session_store, tokens, approvals, generation, shared) = match shared {
             None => return Stores::in_process(pool),
-            Some(SharedStores::Redis(redis)) => {
+            Some(SharedStores::Redis(redis, generation)) => {
+                let generation = Generation::Redis(generation);
                 let keys = SharedKeys::new(redis.tokens(), redis.replay(), pool.clone());
+                let sessions = CachedSessions::new(redis.sessions(), generation.clone());
+                let tokens = CachedTokens::new(keys.clone(), generation.clone());
                 let approvals = SharedApprovalStore::new(redis.approvals());
                 (
-                    SharedSessionStore::new(redis.sessions()),
-                    Tokens::new(keys.clone()),
+                    SharedSessionStore::new(sessions),
+                    Tokens::new(tokens),
                     approvals,
+                    generation,
                     Shared::Redis(redis, keys),
                 )
             }
-            Some(SharedStores::Postgres(pg)) => {
+            Some(SharedStores::Postgres(pg, pg_generation)) => {
+                let generation = Generation::Postgres(pg_generation.clone());
                 let keys = SharedKeys::new(pg.tokens(), pg.replay(), pool.clone());
+                let sessions = CachedSessions::new(pg.sessions(), generation.clone());
+                let tokens = CachedTokens::new(keys.clone(), generation.clone());
                 let approvals = SharedApprovalStore::new(pg.approvals());
-                (
-                    SharedSessionStore::new(pg.sessions()),
-                    Tokens::new(keys.clone()),
-                    approvals,
-                    Shared::Postgres(pg, keys),
-                )
+                let shared = Shared::Postgres(pg, keys, pg_generation);
+                (SharedSessionStore::new(sessions), Tokens::new(tokens), approvals, generation, shared)
             }
         };
-        Stores { session_store, tokens, approvals, shared: Some(shared) }
+        Stores { session_store, tokens, approvals, generation, shared: Some(shared) }
     }
 
-    /// Today's single-instance stores: SQLite sessions and keys; guard's
-    /// in-memory replay and denial stores.
+    /// The single-instance stores: SQLite sessions and keys, kept in memory
+    /// under a generation in memory; guard's in-memory replay and denial
+    /// stores.
     pub fn in_process(pool: &SqlitePool) -> Stores {
+        let generation = Generation::local();
         Stores {
-            session_store: SharedSessionStore::new(SqliteSessionStore::new(pool.clone())),
-            tokens: Tokens::new(SqliteTokenStore::new(pool.clone())),
+            session_store: SharedSessionStore::new(CachedSessions::new(
+                SqliteSessionStore::new(pool.clone()),
+                generation.clone(),
+            )),
+            tokens: Tokens::new(CachedTokens::new(SqliteTokenStore::new(pool.clone()), generation.clone())),
+            generation,
             approvals: SharedApprovalStore::new(MemoryApprovalStore::new()),
             shared: None,
         }
@@ -189,7 +213,7 @@ impl Stores {
         let actions = actions.approval_store(self.approvals.clone());
         match &self.shared {
             Some(Shared::Redis(redis, _)) => actions.replay_store(redis.replay()).denial_store(redis.denials()),
-            Some(Shared::Postgres(pg, _)) => actions.replay_store(pg.replay()).denial_store(pg.denials()),
+            Some(Shared::Postgres(pg, ..)) => actions.replay_store(pg.replay()).denial_store(pg.denials()),
             None => actions,
         }
     }
@@ -208,14 +232,14 @@ impl Stores {
                     not_reachable("Redis", &e);
                 }
             }
-            Some(Shared::Postgres(pg, keys)) => {
-                let Err(e) = postgres_ready(pg, keys).await else { return };
+            Some(Shared::Postgres(pg, keys, generation)) => {
+                let Err(e) = postgres_ready(pg, keys, generation).await else { return };
                 not_reachable("PostgreSQL", &e);
-                let (pg, keys) = (pg.clone(), keys.clone());
+                let (pg, keys, generation) = (pg.clone(), keys.clone(), generation.clone());
                 tokio::spawn(async move {
                     loop {
                         tokio::time::sleep(MIGRATE_RETRY).await;
-                        if postgres_ready(&pg, &keys).await.is_ok() {
+                        if postgres_ready(&pg, &keys, &generation).await.is_ok() {
                             tracing::info!("PostgreSQL answers: its tables are ready");
                             return;
                         }
@@ -230,8 +254,10 @@ impl Stores {
 async fn postgres_ready(
     pg: &PostgresStores,
     keys: &SharedKeys<PostgresTokenStore, PostgresReplayStore>,
+    generation: &PostgresGeneration,
 ) -> Result<(), StoreError> {
     pg.migrate().await?;
+    generation.migrate().await?;
     seed("PostgreSQL", keys).await
 }
 
@@ -266,6 +292,10 @@ impl std::fmt::Debug for SharedSessionStore {
 impl SessionStore for SharedSessionStore {
     fn load<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<Option<SessionRecord>, StoreError>> {
         self.0.load(id_hash)
+    }
+
+    fn load_live<'a>(&'a self, id_hash: &'a str) -> StoreFuture<'a, Result<Option<LiveSession>, StoreError>> {
+        self.0.load_live(id_hash)
     }
 
     fn save<'a>(&'a self, id_hash: &'a str, record: SessionRecord) -> StoreFuture<'a, Result<(), StoreError>> {

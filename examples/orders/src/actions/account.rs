@@ -148,6 +148,8 @@ async fn change(auth: &Authorized, app: &AppState, input: PasswordChange) -> Res
     let Some(new_version) = changed.and_then(|v| u64::try_from(v).ok()) else {
         return Err(ActionError::new(Code::Forbidden).with_detail("The password was changed meanwhile.").into());
     };
+    // No instance may go on serving the old credential version from memory.
+    app.credentials.bump().await?;
     // This session proved the old password and set the new one: it lives on.
     if let Some(session) = auth.session() {
         app.sessions.rebind(session, new_version).await?;

@@ -9,7 +9,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use guard_runtime::{action, ActionError, Authorized, Code, Json};
+use guard_runtime::{action, ActionError, Authorized, Code, Json, Loaded};
 use sqlx::sqlite::SqliteRow;
 
 use crate::html::layout::Viewer;
@@ -37,22 +37,12 @@ pub async fn list_orders(
     Ok(negotiated(&headers, || crate::html::orders::list(&Viewer::of(&auth), &orders), &orders))
 }
 
+/// The order the resolver read for the owner check is the answer: one read,
+/// and what is shown is exactly what was checked.
 #[action(GET "/orders/{id}", requires = "orders:read", owner = "id", page)]
-pub async fn get_order(
-    auth: Authorized,
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ActionError> {
-    let sql = concat!("SELECT ", crate::order_columns!(), " FROM orders WHERE id = ? AND tenant = ?");
-    let row = sqlx::query(sql)
-        .bind(id_of(&id)?)
-        .bind(&auth.principal().tenant)
-        .fetch_optional(&app.pool)
-        .await
-        .map_err(ActionError::unavailable)?;
-    let order = order(row)?;
-    Ok(negotiated(&headers, || crate::html::orders::detail(&Viewer::of(&auth), &order), &order))
+pub async fn get_order(auth: Authorized, headers: HeaderMap, order: Loaded<Order>) -> Response {
+    let order = order.into_inner();
+    negotiated(&headers, || crate::html::orders::detail(&Viewer::of(&auth), &order), &order)
 }
 
 /// Owner and tenant come from the caller (an agent's orders belong to its

@@ -1,8 +1,10 @@
 //! Managing the users of one's tenant: changing a role, disabling.
 //!
-//! Neither touches a session or a token: every request reads its user's
-//! account (`src/accounts.rs`), so the change reaches every session, every
-//! agent acting for the user, and every instance, on its next request.
+//! Neither touches a session or a token: every request checks its user's
+//! account (`src/accounts.rs`, kept in memory by `src/cached.rs`), and each
+//! change moves the credentials generation on, so it reaches every
+//! session, every agent acting for the user, and every instance, on its
+//! next request.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -45,6 +47,7 @@ pub async fn set_role(
     if updated.rows_affected() == 0 {
         return Err(ActionError::not_found());
     }
+    app.credentials.bump().await?;
     tracing::info!(user = %name, role, by = %auth.principal().id, "role changed");
     Ok(Json(json!({ "user": name, "role": role })))
 }
@@ -73,6 +76,7 @@ pub async fn disable_user(
     if updated.rows_affected() == 0 {
         return Err(ActionError::not_found());
     }
+    app.credentials.bump().await?;
     // Dead already (the account is gone); revoked so they stay dead even
     // if the user is enabled again.
     app.sessions.revoke_all(&name, None).await?;
