@@ -27,6 +27,9 @@ fn the_readme_quotes_the_recipe_verbatim() {
 async fn the_span_learns_the_caller_and_the_request_id() {
     let captured = Captured::default();
     let _subscriber = tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
+    // Another test's thread may have met these callsites first, with no
+    // subscriber, and cached "never interested": ask again, for this one.
+    tracing::callsite::rebuild_interest_cache();
     let app = crate::recipe::app(actions().await, HeaderValue::from_static("https://shop.example"));
     let answer = app.oneshot(bearer("GET", "/report")).await.expect("answer");
     assert_eq!(answer.status(), 200);

@@ -26,6 +26,9 @@ async fn answers_carry_the_caller_and_the_request_id_as_extensions() {
 async fn the_tracing_sink_writes_one_field_per_record_member() {
     let captured = Captured::default();
     let _subscriber = tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
+    // Another test's thread may have met these callsites first, with no
+    // subscriber, and cached "never interested": ask again, for this one.
+    tracing::callsite::rebuild_interest_cache();
     let actions = actions().await.audit(TracingSink, 16);
     let audit = actions.audit_handle();
     let answer = actions.into_router(()).oneshot(bearer("GET", "/report")).await.expect("answer");
