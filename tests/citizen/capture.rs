@@ -9,6 +9,15 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
+/// Held by each test that installs its own subscriber, for its whole run:
+/// two scoped dispatchers coming and going on parallel test threads race in
+/// tracing's callsite-interest cache, and a span could then be left
+/// disabled for the other test (seen only in full parallel runs).
+pub async fn one_subscriber_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
 /// Field values, in the order they were recorded.
 #[derive(Clone, Default)]
 pub struct Captured(Arc<Mutex<Vec<(String, String)>>>);

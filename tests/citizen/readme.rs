@@ -26,6 +26,7 @@ fn the_readme_quotes_the_recipe_verbatim() {
 #[tokio::test]
 async fn the_span_learns_the_caller_and_the_request_id() {
     let captured = Captured::default();
+    let _one = crate::capture::one_subscriber_at_a_time().await;
     let _subscriber = tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
     // Another test's thread may have met these callsites first, with no
     // subscriber, and cached "never interested": ask again, for this one.
@@ -33,7 +34,13 @@ async fn the_span_learns_the_caller_and_the_request_id() {
     let app = crate::recipe::app(actions().await, HeaderValue::from_static("https://shop.example"));
     let answer = app.oneshot(bearer("GET", "/report")).await.expect("answer");
     assert_eq!(answer.status(), 200);
-    assert_eq!(captured.values("principal"), ["svc-reporter"]);
+    assert_eq!(
+        captured.values("principal"),
+        ["svc-reporter"],
+        "request_id: {:?}, method: {:?}",
+        captured.values("request_id"),
+        captured.values("method")
+    );
     let id = answer.headers()["x-request-id"].to_str().expect("ascii").to_owned();
     assert_eq!(id.len(), 36, "a UUID from SetRequestIdLayer: {id}");
     assert_eq!(captured.values("request_id").len(), 1);

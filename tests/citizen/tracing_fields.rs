@@ -25,6 +25,7 @@ async fn answers_carry_the_caller_and_the_request_id_as_extensions() {
 #[tokio::test]
 async fn the_tracing_sink_writes_one_field_per_record_member() {
     let captured = Captured::default();
+    let _one = crate::capture::one_subscriber_at_a_time().await;
     let _subscriber = tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
     // Another test's thread may have met these callsites first, with no
     // subscriber, and cached "never interested": ask again, for this one.
