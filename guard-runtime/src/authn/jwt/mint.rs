@@ -55,16 +55,18 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// # Example
 ///
 /// ```no_run
+/// use std::sync::Arc;
 /// use std::time::Duration;
+/// use axum::extract::State;
 /// use guard_runtime::authn::jwt::Minter;
 /// use guard_runtime::{action, ActionError, Authorized};
 ///
 /// # fn key() -> Vec<u8> { Vec::new() }
-/// let minter = Minter::es256("https://orders.internal", "orders-api", "key-1", &key()).expect("a P-256 key");
+/// // Made once at startup, shared with the actions as router state.
+/// let minter = Arc::new(Minter::es256("https://orders.internal", "orders-api", "key-1", &key()).expect("a P-256 key"));
 ///
 /// #[action(GET "/orders/{id}/label", requires = "orders:read", owner = "id")]
-/// async fn label(auth: Authorized) -> Result<String, ActionError> {
-///     # let minter: Minter = unimplemented!();
+/// async fn label(auth: Authorized, State(minter): State<Arc<Minter>>) -> Result<String, ActionError> {
 ///     let token = minter
 ///         .mint(&auth, "shipping-api", "orders:read", Duration::from_secs(30))
 ///         .map_err(ActionError::unavailable)?;
