@@ -69,6 +69,21 @@ impl Accounted {
         Accounted { inner: Arc::new(Inner { routes: table, fallback, auditor, ids: RequestIds::new() }) }
     }
 
+    /// Every method and route path the layer lets through (the mounted
+    /// actions, the declared public routes and the MCP endpoint), sorted:
+    /// what the testkit's `Sweep::accounted` compares
+    /// the router's routes with.
+    pub fn routes(&self) -> Vec<(Method, String)> {
+        let mut routes: Vec<(Method, String)> = self
+            .inner
+            .routes
+            .iter()
+            .flat_map(|(path, methods)| methods.iter().map(move |m| (m.clone(), path.clone())))
+            .collect();
+        routes.sort_by(|a, b| (&a.1, a.0.as_str()).cmp(&(&b.1, b.0.as_str())));
+        routes
+    }
+
     /// `router` with every request checked against the accounted routes.
     /// Call it on the finished router, right before serving: axum applies
     /// a layer to the routes added before it, so a route added after this

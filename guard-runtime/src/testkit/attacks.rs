@@ -64,12 +64,18 @@ pub enum Attack {
     /// A valid body with one field the input type does not know: 422
     /// `invalid_input`.
     UnknownField,
+    /// Not an action: a route the router serves that is neither a mounted
+    /// action nor a declared public route, probed with no credential. The
+    /// accounted layer must refuse it (403 `unguarded_route`), and the row
+    /// is reported as failed even then: the route should not be there.
+    UnguardedRoute,
 }
 
 impl Attack {
     /// Every attack, in the order the sweep runs them (`WrongCallerKind`
-    /// once per kind).
-    pub const ALL: [Attack; 23] = [
+    /// once per kind); [`Attack::UnguardedRoute`] rows come after every
+    /// action's.
+    pub const ALL: [Attack; 24] = [
         Attack::Public,
         Attack::NoCredentials,
         Attack::GarbageCredential,
@@ -93,6 +99,7 @@ impl Attack {
         Attack::OversizedBody,
         Attack::WrongContentType,
         Attack::UnknownField,
+        Attack::UnguardedRoute,
     ];
 
     /// The refusal the guard must answer with; `None` for [`Attack::Public`].
@@ -115,6 +122,7 @@ impl Attack {
             Attack::OversizedBody => Code::PayloadTooLarge,
             Attack::WrongContentType => Code::UnsupportedMediaType,
             Attack::UnknownField => Code::InvalidInput,
+            Attack::UnguardedRoute => Code::UnguardedRoute,
         })
     }
 
@@ -149,6 +157,7 @@ impl Attack {
             Attack::OversizedBody => "oversized_body",
             Attack::WrongContentType => "wrong_content_type",
             Attack::UnknownField => "unknown_field",
+            Attack::UnguardedRoute => "unguarded_route",
         }
     }
 }

@@ -16,6 +16,7 @@
 //! | a stale authentication (`fresh` actions) | 401 `reauth_required` |
 //! | no replay key; a reused one after a successful first use (`replay`) | 400 `bad_request`; 409 `replayed` |
 //! | a body over the limit, not JSON, with an unknown field (JSON input) | 413, 415, 422 |
+//! | a route the router serves that is no action and not declared public | 403 `unguarded_route`, and reported |
 //!
 //! Each request is valid for the action except in the one respect attacked,
 //! and carries its own `x-request-id`. A row *holds* when the answer has
@@ -24,6 +25,14 @@
 //! body never ran). The result is a [`SweepReport`]: one row per action ×
 //! attack, including `public` actions (with their reason), attacks that do
 //! not apply (`n/a`), and attacks the fixtures could not run (`uncovered`).
+//!
+//! The sweep also lists the routes the router serves (axum has no API for
+//! it; the testkit reads the router's `Debug` output and reports a problem
+//! if it cannot) and reports every route that is neither a mounted action
+//! nor accounted for, the plain `.route(...)` added after `into_router`:
+//! give it the app's [`Accounted`](crate::Accounted) with
+//! [`Sweep::accounted`] and it probes each such route through the router
+//! and fails its row ([`SweepReport::unguarded_routes`]).
 //!
 //! Mount the app for the sweep with an audit sink the kit can read
 //! ([`AuditSource`]) and with probing off (`.probing(0, …)`): the sweep
@@ -59,7 +68,9 @@ mod fixtures;
 mod manifest;
 mod report;
 mod request;
+mod routes;
 mod runner;
+mod unguarded;
 
 pub use attacks::Attack;
 pub use audit_log::AuditSource;

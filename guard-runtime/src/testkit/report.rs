@@ -149,9 +149,16 @@ pub struct SweepReport {
 
 impl SweepReport {
     /// Every row, in the order the sweep ran them (manifest order, then
-    /// [`Attack::ALL`] order).
+    /// [`Attack::ALL`] order; the unguarded routes last).
     pub fn rows(&self) -> &[Row] {
         &self.rows
+    }
+
+    /// The rows of routes outside guard ([`Attack::UnguardedRoute`]): each
+    /// names a route the router serves that is neither a mounted action
+    /// nor declared public. Every one is also a failed row.
+    pub fn unguarded_routes(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|row| row.attack == Attack::UnguardedRoute)
     }
 
     /// The rows that failed.

@@ -9,9 +9,10 @@ use axum::Router;
 
 use super::fixtures::{CallerFixture, Source};
 use super::request::{self, BodyMode, Csrf, Probe, ReplayKey};
+use super::unguarded::{self, Declared};
 use super::{ActionFixture, Attack, Credential, Fixtures, Got, Row, SweepReport, Verdict};
 use crate::permission::covers;
-use crate::{ActionInfo, CallerKind, Code, Principal, Reach};
+use crate::{Accounted, ActionInfo, CallerKind, Code, Principal, Reach};
 
 /// The authorization sweep over a guarded router: every action of the
 /// manifest, every attack that applies to it.
@@ -27,13 +28,29 @@ pub struct Sweep {
     router: Router,
     manifest: Vec<ActionInfo>,
     fixtures: Option<Fixtures>,
+    accounted: Option<Vec<(axum::http::Method, String)>>,
 }
 
 impl Sweep {
     /// A sweep of `router`, whose actions `manifest` describes: pass
     /// `Actions::manifest()` of the very `Actions` the router was built from.
     pub fn new(router: Router, manifest: &[ActionInfo]) -> Self {
-        Sweep { router, manifest: manifest.to_vec(), fixtures: None }
+        Sweep { router, manifest: manifest.to_vec(), fixtures: None, accounted: None }
+    }
+
+    /// The routes the app accounts for besides its actions (declared
+    /// public routes, the MCP endpoint): pass `actions.accounted()`, the
+    /// layer the router is served through.
+    ///
+    /// The sweep lists every route the router serves and reports each one
+    /// that is neither a mounted action nor accounted for as a failed
+    /// [`Attack::UnguardedRoute`] row, after probing it: refused by the
+    /// layer (403 `unguarded_route`, audited) or, worse, served. Without
+    /// this call, routes outside the manifest are reported as `uncovered`
+    /// and not probed, since one could be a declared public route.
+    pub fn accounted(mut self, accounted: &Accounted) -> Self {
+        self.accounted = Some(accounted.routes());
+        self
     }
 
     /// The principals, credentials, objects and bodies to attack with.
@@ -55,6 +72,8 @@ impl Sweep {
         for info in &self.manifest {
             run.action(info).await;
         }
+        let declared = self.accounted.map_or(Declared::ManifestOnly, Declared::Accounted);
+        run.unguarded(&self.manifest, &declared).await;
         run.finish().await
     }
 }
@@ -101,6 +120,8 @@ struct Run {
     seq: u64,
     rows: Vec<Row>,
     pending: Vec<Pending>,
+    /// Problems of the sweep as a whole, found while it ran.
+    problems: Vec<String>,
 }
 
 /// What an attack came to before its audit records are read.
@@ -177,6 +198,7 @@ impl Run {
             seq: 0,
             rows: Vec::new(),
             pending: Vec::new(),
+            problems: Vec::new(),
         }
     }
 
@@ -307,7 +329,8 @@ impl Run {
         let public = info.policy == "public";
         let fixture = self.fixtures.actions.get(info.name).cloned().unwrap_or_default();
         let attacks = Attack::ALL.into_iter().filter(|a| {
-            *a != Attack::Public && (!public || matches!(a, Attack::ReplayMissingKey | Attack::ReplayReused))
+            !matches!(a, Attack::Public | Attack::UnguardedRoute)
+                && (!public || matches!(a, Attack::ReplayMissingKey | Attack::ReplayReused))
         });
         for attack in attacks {
             let expected = attack.expected();
@@ -353,7 +376,7 @@ impl Run {
     async fn attack(&mut self, info: &ActionInfo, fixture: &ActionFixture, attack: Attack) -> Vec<Outcome> {
         let first_holder = self.holders(info).next().map(|c| c.principal.clone());
         match attack {
-            Attack::Public => Vec::new(),
+            Attack::Public | Attack::UnguardedRoute => Vec::new(),
             Attack::NoCredentials => {
                 let key = self.object_or_any(info, first_holder.as_ref()).await;
                 vec![self.sent(info, fixture, "-".to_owned(), Probe::new(None, key), "anon").await]
@@ -724,9 +747,34 @@ impl Run {
         }
     }
 
+    /// A row for every route of the router that is neither an action of
+    /// the manifest nor declared (see [`unguarded`]).
+    async fn unguarded(&mut self, manifest: &[ActionInfo], declared: &Declared) {
+        let listed = match super::routes::list(&self.router) {
+            Ok(listed) => listed,
+            Err(why) => return self.problems.push(why),
+        };
+        let (run_id, seq) = (&self.run_id, &mut self.seq);
+        let next_id = || {
+            *seq += 1;
+            format!("guard-sweep-{run_id}-{seq}-route")
+        };
+        for found in unguarded::find(&self.router, &listed, manifest, declared, next_id).await {
+            if let Some(request_id) = found.request_id {
+                self.pending.push(Pending {
+                    row: self.rows.len(),
+                    request_id,
+                    expected: found.expected,
+                    first_use: None,
+                });
+            }
+            self.rows.push(found.row);
+        }
+    }
+
     /// Reads the audit records and checks every sent row against them.
     async fn finish(mut self) -> SweepReport {
-        let mut problems = Vec::new();
+        let mut problems = std::mem::take(&mut self.problems);
         let entries = match &self.fixtures.audit {
             Some(audit) => match audit.entries().await {
                 Ok(entries) => Some(entries),
