@@ -27,9 +27,12 @@ use crate::store_choice::Stores;
 /// The knobs the flags turn.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The audit log, hash-chained (`verify-audit` checks it).
+    /// The audit log: one JSON line per decision.
     pub audit_log: Option<PathBuf>,
-    /// Links the log's lines with HMAC-SHA256 under this key (`--audit-hmac-key-file`).
+    /// Hash-chains the log (`--audit-chain`; `verify-audit` checks it).
+    pub audit_chain: bool,
+    /// Chains the log's lines with HMAC-SHA256 under this key
+    /// (`--audit-hmac-key-file`), which implies `audit_chain`.
     pub audit_key: Option<HmacKey>,
     /// Each allow record on disk before its body runs (`--audit-durable`).
     pub audit_durable: bool,
@@ -79,6 +82,7 @@ pub fn manifest(pool: SqlitePool) -> Manifest {
     let stores = Stores::in_process(&pool);
     let settings = Settings {
         audit_log: None,
+        audit_chain: false,
         audit_key: None,
         audit_durable: false,
         probe_threshold: 20,
@@ -195,15 +199,16 @@ fn actions(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Actions<A
         actions = actions.denial_store(denials.clone());
         Lockouts::listed(denials, settings.probe_threshold, PROBING_WINDOW)
     };
-    // Every record goes to the log (the file, always chained: every line
-    // names the one before it; else `tracing`), and what was written is
-    // kept in memory for the audit page.
+    // Every record goes to the log (the file, one line per decision,
+    // chained on request; else `tracing`), and what was written is kept in
+    // memory for the audit page.
     let recent = RecentDecisions::new(RECENT_CAPACITY);
     actions = match &settings.audit_log {
         Some(path) => {
             let mut sink = match &settings.audit_key {
                 Some(key) => JsonLinesSink::new(path).chained_with_key(key.clone()),
-                None => JsonLinesSink::new(path).chained(),
+                None if settings.audit_chain => JsonLinesSink::new(path).chained(),
+                None => JsonLinesSink::new(path),
             };
             if settings.audit_durable {
                 sink = sink.durable();

@@ -47,7 +47,11 @@ pub struct Flags {
     #[arg(long, env = "ORDERS_OIDC_AUDIENCE", value_name = "AUD")]
     pub oidc_audience: Option<String>,
 
-    /// Link the audit log's lines with HMAC-SHA256 under the key in this file (at least 32 bytes) instead of plain SHA-256; needs `--audit-log`.
+    /// Hash-chain the audit log: an epoch record starts it, every record names the one before it (`verify-audit` checks it); needs `--audit-log`.
+    #[arg(long, env = "ORDERS_AUDIT_CHAIN")]
+    pub audit_chain: bool,
+
+    /// Chain the audit log's lines with HMAC-SHA256 under the key in this file (at least 32 bytes) instead of plain SHA-256; implies `--audit-chain`.
     #[arg(long, env = "ORDERS_AUDIT_HMAC_KEY_FILE", value_name = "PATH")]
     pub audit_hmac_key_file: Option<PathBuf>,
 
@@ -132,8 +136,8 @@ impl Flags {
         if let Some(log) = &self.audit_log {
             check_writable_file("--audit-log", log)?;
         }
-        if self.audit_log.is_none() && (self.audit_durable || self.audit_hmac_key_file.is_some()) {
-            return Err("--audit-durable and --audit-hmac-key-file need --audit-log".into());
+        if self.audit_log.is_none() && (self.audit_durable || self.audit_chain || self.audit_hmac_key_file.is_some()) {
+            return Err("--audit-durable, --audit-chain and --audit-hmac-key-file need --audit-log".into());
         }
         Ok(db)
     }

@@ -148,6 +148,7 @@ async fn run(flags: Flags, db: DbLocation, store: StoreChoice, oidc: Option<Oidc
     };
     let settings = app::Settings {
         audit_log: flags.audit_log.clone(),
+        audit_chain: flags.audit_chain,
         audit_key,
         audit_durable: flags.audit_durable,
         probe_threshold: flags.probe_threshold,

@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::routing::post;
 use common::*;
+use guard_runtime::testkit::{AuditSource, Fixtures, Sweep};
 use orders_example::config::DbLocation;
 use orders_example::store_choice::Stores;
 use orders_example::{app, db};
@@ -29,7 +30,7 @@ fn verify_audit(args: &[&str]) -> (i32, String) {
 
 #[tokio::test]
 async fn verify_audit_passes_the_apps_log_and_names_the_first_broken_line() {
-    let app = App::start(&[]);
+    let app = App::start(&["--audit-chain"]);
     let alice = app.user("alice").await;
     for item in ["lamp", "desk", "chair"] {
         app.create_order(&alice, item).await;
@@ -106,7 +107,7 @@ async fn a_keyed_log_verifies_only_with_the_key_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn after_kill_9_under_a_write_load_every_created_order_has_its_allow_record() {
-    let app = App::start(&["--audit-durable"]);
+    let app = App::start(&["--audit-durable", "--audit-chain"]);
     let (base, dir) = (app.base.clone(), app.dir.clone());
     let created = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -175,6 +176,7 @@ async fn a_plain_route_added_to_the_orders_router_is_refused() {
     let log = dir.path().join("audit.jsonl");
     let settings = app::Settings {
         audit_log: Some(log.clone()),
+        audit_chain: false,
         audit_key: None,
         audit_durable: false,
         probe_threshold: 0,
@@ -193,7 +195,7 @@ async fn a_plain_route_added_to_the_orders_router_is_refused() {
             "every order"
         }),
     );
-    let app = accounted.apply(router);
+    let app = accounted.clone().apply(router);
     let send = |method: &str, path: &str| {
         let request = Request::builder().method(method).uri(path).body(Body::empty()).expect("request");
         app.clone().oneshot(request)
@@ -215,4 +217,16 @@ async fn a_plain_route_added_to_the_orders_router_is_refused() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0]["resource"], "routes/POST /orders/export");
     assert_eq!(refused[0]["decision"], "deny");
+
+    // The sweep finds the route by itself (no action attacked: the route
+    // check only), and fails its report with it.
+    let fixtures = Fixtures::new(app::policy()).audit(AuditSource::json_lines(&log, audit.clone()));
+    let report = Sweep::new(app.clone(), &[]).accounted(&accounted).fixtures(fixtures).run().await;
+    let found: Vec<String> = report
+        .unguarded_routes()
+        .map(|row| format!("{} → {}", row.route, row.got.as_ref().map(ToString::to_string).unwrap_or_default()))
+        .collect();
+    assert_eq!(found, ["POST /orders/export → 403 unguarded_route"], "{report}");
+    assert!(!report.all_held() && report.problems().is_empty(), "{report}");
+    assert!(!ran.load(Ordering::SeqCst), "the sweep's probe was refused too");
 }
