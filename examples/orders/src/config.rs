@@ -136,8 +136,13 @@ impl Flags {
         if let Some(log) = &self.audit_log {
             check_writable_file("--audit-log", log)?;
         }
-        if self.audit_log.is_none() && (self.audit_durable || self.audit_chain || self.audit_hmac_key_file.is_some()) {
-            return Err("--audit-durable, --audit-chain and --audit-hmac-key-file need --audit-log".into());
+        let log_options = [
+            ("--audit-chain", self.audit_chain),
+            ("--audit-durable", self.audit_durable),
+            ("--audit-hmac-key-file", self.audit_hmac_key_file.is_some()),
+        ];
+        if let (None, Some((flag, _))) = (&self.audit_log, log_options.iter().find(|(_, given)| *given)) {
+            return Err(format!("{flag} needs --audit-log (the audit log is stderr without it)"));
         }
         Ok(db)
     }

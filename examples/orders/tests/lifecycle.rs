@@ -35,6 +35,10 @@ fn bad_flags_fail_with_one_line_and_exit_2_writing_nothing() {
         (vec!["--db", dir.path().to_str().unwrap()], vec![]),
         (vec!["--db", under_file.to_str().unwrap()], vec![]),
         (vec!["--db", db, "--audit-log", "/nonexistent-dir/audit.jsonl"], vec![]),
+        // The log's options without a log.
+        (vec!["--db", db, "--audit-chain"], vec![]),
+        (vec!["--db", db, "--audit-durable"], vec![]),
+        (vec!["--db", db], vec![("ORDERS_AUDIT_CHAIN", "true")]),
         (vec!["--db", db], vec![("ORDERS_PROBE_THRESHOLD", "many")]),
         (vec!["--db", db], vec![("ORDERS_ADDR", "nowhere")]),
         (vec![], vec![("ORDERS_DB", "/nonexistent-dir/x.db")]),
