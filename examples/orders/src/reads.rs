@@ -19,15 +19,14 @@
 //! again by the next read that picks it; the failed read answers with its
 //! error (the resolver's 503).
 //!
-//! An in-memory database has nothing to share with a second connection
-//! (the pool keeps its one connection forever): there, reads go through
-//! the pool.
+//! The in-memory database lives in the pool's one connection, kept
+//! forever: there, reads go through the pool.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteRow};
-use sqlx::{ConnectOptions, Connection, Execute, Executor, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{Connection, Execute, Executor, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// Where the resolvers' reads go.
@@ -41,14 +40,15 @@ pub enum Reads {
 
 impl Reads {
     /// The reads of `pool`'s database: through connections of their own,
-    /// opened as the pool opens its own, unless the database is in memory.
+    /// opened as the pool opens its own, when it is a file on disk (opened
+    /// by now: `db::open` creates it). Anything else, such as the
+    /// in-memory database, reads through the pool, which is always right.
     /// One connection a core this process may run on (more would only
     /// queue threads), and never fewer than two, so that a read waiting
     /// on a lock does not hold up every other.
     pub fn of(pool: &SqlitePool) -> Reads {
         let options = pool.connect_options();
-        let in_memory = options.to_url_lossy().query_pairs().any(|(key, value)| key == "mode" && value == "memory");
-        if in_memory {
+        if !options.get_filename().is_file() {
             return Reads::Pool(pool.clone());
         }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -118,5 +118,104 @@ impl ReadConnections {
             }
         }
         self.slots[start % count].clone().lock_owned().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::*;
+    use crate::config::DbLocation;
+    use crate::db;
+
+    const READ: &str = "SELECT item FROM orders WHERE id = ?";
+
+    async fn file_database(dir: &tempfile::TempDir) -> SqlitePool {
+        db::open(&DbLocation::File(dir.path().join("orders.db"))).await.expect("database").0
+    }
+
+    async fn place(pool: &SqlitePool, item: &str) -> i64 {
+        sqlx::query_scalar("INSERT INTO orders (tenant, owner, item, quantity, address, status) VALUES ('acme', 'alice', ?, 1, 'x', 'new') RETURNING id")
+            .bind(item)
+            .fetch_one(pool)
+            .await
+            .expect("insert")
+    }
+
+    async fn item(reads: &Reads, id: i64) -> Result<Option<String>, sqlx::Error> {
+        Ok(reads.fetch_optional(sqlx::query(READ).bind(id)).await?.map(|row| row.get("item")))
+    }
+
+    /// Nothing is kept between reads: each sees what was committed
+    /// through the pool just before it.
+    #[tokio::test]
+    async fn a_file_database_is_read_through_its_own_connections_and_each_read_is_current() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pool = file_database(&dir).await;
+        let reads = Reads::of(&pool);
+        assert!(matches!(reads, Reads::Own(_)), "{reads:?}");
+        let id = place(&pool, "lamp").await;
+        assert_eq!(item(&reads, id).await.expect("read").as_deref(), Some("lamp"));
+        sqlx::query("UPDATE orders SET item = 'desk' WHERE id = ?").bind(id).execute(&pool).await.expect("update");
+        assert_eq!(item(&reads, id).await.expect("read").as_deref(), Some("desk"));
+        sqlx::query("DELETE FROM orders WHERE id = ?").bind(id).execute(&pool).await.expect("delete");
+        assert_eq!(item(&reads, id).await.expect("read"), None);
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_is_read_through_its_pool() {
+        let (pool, _) = db::open(&DbLocation::Memory).await.expect("database");
+        let reads = Reads::of(&pool);
+        assert!(matches!(reads, Reads::Pool(_)), "{reads:?}");
+        let id = place(&pool, "lamp").await;
+        assert_eq!(item(&reads, id).await.expect("read").as_deref(), Some("lamp"));
+    }
+
+    /// A failed read answers its error (the resolver's 503) and drops its
+    /// connection; the next read opens a new one.
+    #[tokio::test]
+    async fn a_failed_read_fails_and_the_next_read_opens_a_new_connection() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pool = file_database(&dir).await;
+        let id = place(&pool, "lamp").await;
+        let connections = ReadConnections::new(pool.connect_options(), 1);
+        let reads = Reads::Own(connections.clone());
+        assert_eq!(item(&reads, id).await.expect("read").as_deref(), Some("lamp"));
+        assert!(connections.slots[0].try_lock().expect("free").is_some(), "kept open after a good read");
+
+        let failed = reads.fetch_optional(sqlx::query("SELECT item FROM no_such_table")).await;
+        assert!(failed.is_err(), "{failed:?}");
+        assert!(connections.slots[0].try_lock().expect("free").is_none(), "dropped after a failed read");
+        assert_eq!(item(&reads, id).await.expect("read").as_deref(), Some("lamp"));
+    }
+
+    /// A database that cannot be opened fails every read; none answers
+    /// as if the order were missing.
+    #[tokio::test]
+    async fn a_database_that_cannot_be_opened_fails_the_read() {
+        let dir = tempfile::tempdir().expect("dir");
+        let options = SqliteConnectOptions::new().filename(dir.path().join("missing").join("orders.db"));
+        let reads = Reads::Own(ReadConnections::new(Arc::new(options), 2));
+        assert!(item(&reads, 1).await.is_err());
+        assert!(item(&reads, 1).await.is_err(), "still failing, not a miss");
+    }
+
+    /// More reads at once than connections: each waits its turn and gets
+    /// its own row.
+    #[tokio::test]
+    async fn reads_beyond_the_connections_wait_their_turn() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pool = file_database(&dir).await;
+        let mut ids = Vec::new();
+        for n in 0..16 {
+            ids.push((place(&pool, &format!("item {n}")).await, format!("item {n}")));
+        }
+        let reads = Reads::Own(ReadConnections::new(pool.connect_options(), 2));
+        let all = ids.iter().map(|(id, _)| item(&reads, *id));
+        let items = futures_util::future::join_all(all).await;
+        for ((_, expected), got) in ids.iter().zip(items) {
+            assert_eq!(got.expect("read").as_deref(), Some(expected.as_str()));
+        }
     }
 }
