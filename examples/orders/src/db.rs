@@ -36,7 +36,16 @@ pub async fn open(location: &DbLocation) -> Result<(SqlitePool, bool), String> {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
-            SqlitePoolOptions::new().max_connections(8).connect_with(options).await
+            SqlitePoolOptions::new()
+                .max_connections(8)
+                // sqlx would ping the connection's worker thread before
+                // handing it out: one more thread hand-off a query, to test
+                // a connection that is a thread of this process reading a
+                // local file (it does not drop like a socket). A broken one
+                // still fails its query, and the request answers 503.
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await
         }
     }
     .map_err(|e| format!("--db: cannot open the database: {e}"))?;

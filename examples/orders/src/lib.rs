@@ -16,6 +16,7 @@ pub mod model;
 pub mod oidc;
 pub mod passwords;
 pub mod principals;
+pub mod reads;
 pub mod recent;
 pub mod resolvers;
 pub mod shared_keys;

@@ -7,24 +7,24 @@ use guard_runtime::{resolve, ObjectMeta, Resolvers, StoreError};
 use sqlx::SqlitePool;
 
 use crate::model::{parse_order_id, Order};
+use crate::reads::Reads;
 
 pub fn resolvers(pool: &SqlitePool) -> Resolvers {
-    let orders_pool = pool.clone();
+    let reads = Reads::of(pool);
     let accounts_pool = pool.clone();
     let users_pool = pool.clone();
     Resolvers::new()
-        .with("orders", resolve::from_fn(move |key| order(orders_pool.clone(), key)))
+        .with("orders", resolve::from_fn(move |key| order(reads.clone(), key)))
         .with("service_accounts", resolve::from_fn(move |key| service_account(accounts_pool.clone(), key)))
         .with("users", resolve::from_fn(move |key| user(users_pool.clone(), key)))
 }
 
 /// `Ok(None)` for an odd key, exactly as for a missing order; `Err` (503)
 /// only when the database fails.
-async fn order(pool: SqlitePool, key: String) -> Result<Option<ObjectMeta>, StoreError> {
+async fn order(reads: Reads, key: String) -> Result<Option<ObjectMeta>, StoreError> {
     let Some(id) = parse_order_id(&key) else { return Ok(None) };
-    let row = sqlx::query(concat!("SELECT ", crate::order_columns!(), " FROM orders WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(&pool)
+    let row = reads
+        .fetch_optional(sqlx::query(concat!("SELECT ", crate::order_columns!(), " FROM orders WHERE id = ?")).bind(id))
         .await
         .map_err(|e| StoreError::new("orders resolver", e))?;
     let Some(row) = row else { return Ok(None) };

@@ -236,13 +236,14 @@ fn main() -> ExitCode {
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = match SqlitePoolOptions::new().max_connections(8).connect_with(options).await {
-            Ok(pool) => pool,
-            Err(err) => {
-                eprintln!("reference-orders: cannot open {db}: {err}");
-                return ExitCode::FAILURE;
-            }
-        };
+        let pool =
+            match SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await {
+                Ok(pool) => pool,
+                Err(err) => {
+                    eprintln!("reference-orders: cannot open {db}: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
         let app = App { pool, audit: sender };
         let router = Router::new().route("/orders/{id}", get(get_order)).with_state(app);
         let listener = match tokio::net::TcpListener::bind(addr).await {
