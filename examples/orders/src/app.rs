@@ -45,6 +45,24 @@ pub struct Settings {
     pub oidc: Option<Issuer>,
 }
 
+/// The flags' defaults: no audit file (records go to `tracing`), no chain,
+/// no key, not durable, session cookies as on loopback (no `Secure`), no
+/// OIDC issuer.
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            audit_log: None,
+            audit_chain: false,
+            audit_key: None,
+            audit_durable: false,
+            probe_threshold: crate::config::PROBE_THRESHOLD,
+            reauth_window: Duration::from_secs(crate::config::REAUTH_WINDOW_SECS),
+            secure_cookies: false,
+            oidc: None,
+        }
+    }
+}
+
 /// Users get permissions through roles; services and agents carry scopes
 /// (in the database), and an agent never gets more than its user's roles.
 pub fn policy() -> RolePolicy {
@@ -80,17 +98,7 @@ pub fn build_with(pool: SqlitePool, settings: &Settings, stores: &Stores) -> (Ro
 /// resolvers and stores, never used.
 pub fn manifest(pool: SqlitePool) -> Manifest {
     let stores = Stores::in_process(&pool);
-    let settings = Settings {
-        audit_log: None,
-        audit_chain: false,
-        audit_key: None,
-        audit_durable: false,
-        probe_threshold: 20,
-        reauth_window: Duration::from_secs(300),
-        secure_cookies: false,
-        oidc: None,
-    };
-    mount(actions(pool, &settings, &stores).0).authorization_manifest()
+    mount(actions(pool, &Settings::default(), &stores).0).authorization_manifest()
 }
 
 /// The app before its last layer, [`Accounted`]: `build_with` applies it;

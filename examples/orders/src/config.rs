@@ -6,6 +6,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
+/// `--probe-threshold`'s default: denials in the probing window before 429.
+pub const PROBE_THRESHOLD: u32 = 20;
+/// `--reauth-window`'s default, in seconds.
+pub const REAUTH_WINDOW_SECS: u64 = 300;
+
 /// The orders demo of guard: a small multi-tenant order service.
 #[derive(Debug, Parser)]
 #[command(name = "orders-example", version, about)]
@@ -23,11 +28,11 @@ pub struct Flags {
     pub audit_log: Option<PathBuf>,
 
     /// Denials per 60 s before 429 (per principal, or per client address when unauthenticated); 0 disables.
-    #[arg(long, env = "ORDERS_PROBE_THRESHOLD", default_value_t = 20)]
+    #[arg(long, env = "ORDERS_PROBE_THRESHOLD", default_value_t = PROBE_THRESHOLD)]
     pub probe_threshold: u32,
 
     /// How recent (in seconds) an authentication the sensitive actions need.
-    #[arg(long, env = "ORDERS_REAUTH_WINDOW", default_value_t = 300,
+    #[arg(long, env = "ORDERS_REAUTH_WINDOW", default_value_t = REAUTH_WINDOW_SECS,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub reauth_window: u64,
 

@@ -174,16 +174,7 @@ async fn a_plain_route_added_to_the_orders_router_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (pool, _) = db::open(&DbLocation::Memory).await.expect("database");
     let log = dir.path().join("audit.jsonl");
-    let settings = app::Settings {
-        audit_log: Some(log.clone()),
-        audit_chain: false,
-        audit_key: None,
-        audit_durable: false,
-        probe_threshold: 0,
-        reauth_window: Duration::from_secs(300),
-        secure_cookies: false,
-        oidc: None,
-    };
+    let settings = app::Settings { audit_log: Some(log.clone()), probe_threshold: 0, ..app::Settings::default() };
     let (router, accounted, audit) = app::assemble(pool.clone(), &settings, &Stores::in_process(&pool));
     // What a careless change would add: an export with no guard at all.
     let ran = Arc::new(AtomicBool::new(false));

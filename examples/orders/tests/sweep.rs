@@ -94,16 +94,7 @@ async fn every_action_of_the_orders_app_holds() {
     let (pool, _) = db::open(&DbLocation::Memory).await.expect("database");
     extra_principals(&pool).await;
     let audit_log = dir.path().join("audit.jsonl");
-    let settings = app::Settings {
-        audit_log: Some(audit_log.clone()),
-        audit_chain: false,
-        audit_key: None,
-        audit_durable: false,
-        probe_threshold: 0,
-        reauth_window: Duration::from_secs(300),
-        secure_cookies: false,
-        oidc: None,
-    };
+    let settings = app::Settings { audit_log: Some(audit_log.clone()), probe_threshold: 0, ..app::Settings::default() };
     // The app's stores, so that approval requests can be made for the sweep.
     let stores = Stores::in_process(&pool);
     let approvals = stores.approvals.clone();
